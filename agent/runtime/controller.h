@@ -1,0 +1,99 @@
+// The contract between the runtime and the controllers (observe → decide → act).
+//
+// A controller never reads or writes kernel files. Each time it is due, it gets the tick's Snapshot and states the
+// *complete* set of knob values it wants held (level-triggered). The executor diff-writes them with the ordered
+// writer, journals originals, and restores any knob a controller stops claiming (pod gone, policy off).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/runtime/snapshot.h"
+#include "cgroups/knob.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace slo::agent {
+
+struct Capability {
+  bool supported = true;
+  std::string reason;  // why off (or which mode is active, e.g. "kernel burst absent: quota scaling only")
+};
+
+// What a controller wants. One owner per knob: the executor rejects (and counts) a claim on a knob that another
+// controller holds, unless the other controller released it in this tick.
+class IntentSink {
+ public:
+  virtual ~IntentSink() = default;
+  virtual void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) = 0;
+};
+
+// Facts one controller publishes for those that decide after it in the same tick (fixed order, see registry).
+struct Blackboard {
+  // Colocation → cpuset: CPUs the BE pool may use this tick (nullopt = no suppression by cpuset).
+  std::optional<double> be_cpu_budget_cores;
+  // Cgroups CR → others: container/pod cgroups whose knobs a CR owns; CPU burst steps aside for them.
+  std::set<std::string> cr_owned_cgroups;
+  // Cpuset → others: cgroups of pinned (LSE/LSR) containers; CPU burst leaves them alone.
+  std::set<std::string> pinned_cgroups;
+  // BPF → colocation: per-pod run-queue latency p99 over the last interval, seconds (key = pod key ns/name).
+  std::map<std::string, double> runq_p99_seconds;
+  // Any controller → observer: cgroups whose cpu.stat must be read every fast tick (others: every slow tick).
+  std::set<std::string> hot_cgroups;
+};
+
+struct ControllerContext {
+  const HostInfo& host;
+  prometheus::Registry& metrics;
+};
+
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string_view name() const = 0;
+  // Called once at start. Unsupported → the runtime logs the reason once and never calls decide().
+  virtual Capability probe(const HostInfo& host) = 0;
+  // Called once after a supported probe, before the first decide(): register metric families here.
+  virtual void init(ControllerContext& /*ctx*/) {}
+  // Validates and adopts the effective policy (cluster strategy merged with the matching node strategy). On error
+  // returns a message that names the field ("cpuBurstStrategy.cpuBurstPercent: must be >= 0") and keeps the
+  // previous policy. Must not have side effects beyond this object.
+  virtual std::optional<std::string> configure(const nlohmann::json& policy) = 0;
+  virtual std::chrono::milliseconds period() const = 0;
+  virtual void decide(const Snapshot& snap, Blackboard& board, IntentSink& out) = 0;
+  // For sloctl: the controller's view (state machine, budgets) and its decisions about one pod.
+  virtual nlohmann::json status() const { return nlohmann::json::object(); }
+  virtual nlohmann::json explain(const std::string& /*pod_key*/) const { return nlohmann::json::array(); }
+};
+
+using ControllerFactory = std::function<std::unique_ptr<Controller>()>;
+
+struct ControllerRegistration {
+  std::string name;
+  int order;  // decide order within a tick: lower first
+  ControllerFactory make;
+};
+
+// Registrations collected before main() by SLO_REGISTER_CONTROLLER (the agent links controllers with link_whole so
+// the linker keeps them).
+std::vector<ControllerRegistration>& controller_registry();
+struct ControllerRegistrar {
+  ControllerRegistrar(std::string name, int order, ControllerFactory make);
+};
+
+// Decide order: CgroupsCr 10, Colocation 20, Cpuset 30, CpuBurst 40, BatchResources 45, Rdt 50, Reclaimed 60.
+#define SLO_REGISTER_CONTROLLER(Class, Order)                                               \
+  static ::slo::agent::ControllerRegistrar slo_controller_registrar_##Class(#Class, Order, \
+                                                                            [] { return std::make_unique<Class>(); })
+
+}  // namespace slo::agent

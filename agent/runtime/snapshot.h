@@ -1,0 +1,84 @@
+// What one tick observed: immutable for the controllers that decide on it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/model/pod.h"
+#include "agent/model/topology.h"
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/kubelet_layout.h"
+
+namespace slo::agent {
+
+// Facts about the host, probed once at start (and on config reload for policy-dependent parts).
+struct HostInfo {
+  std::string node_name;
+  std::map<std::string, std::string> node_labels;
+  std::string cgroup_root, resctrl_root, sysfs_root, proc_root, state_dir;
+  cg::Mode mode = cg::Mode::v1;
+  std::optional<cg::KubeletLayout> layout;  // nullopt: no kubepods tree yet
+  bool kernel_burst = false;                // cpu.cfs_burst_us / cpu.max.burst exist
+  model::Topology topology;
+  bool bpf_available = false;
+  std::string kubelet_cpu_manager_state;  // path of cpu_manager_state (may not exist)
+};
+
+struct ContainerStats {
+  std::optional<cg::CpuStat> cpu_stat;      // absent when not read this tick or the cgroup is gone
+  std::chrono::steady_clock::time_point cpu_stat_at{};
+  std::optional<uint64_t> cpu_usage_ns;     // cumulative
+  std::optional<cg::MemoryUsage> memory;    // refreshed every slow tick
+};
+
+struct ContainerState {
+  model::Container spec;
+  std::string cgroup;  // relative cgroup path; empty when the container's cgroup was not found
+  ContainerStats stats;
+};
+
+struct PodState {
+  model::Pod pod;
+  std::string cgroup;  // pod-level cgroup; empty when not found
+  cg::QosTier tier = cg::QosTier::besteffort;
+  ContainerStats stats;  // pod-level cgroup stats
+  std::vector<ContainerState> containers;
+};
+
+struct NodeStats {
+  double cpu_capacity_cores = 0;  // online CPUs
+  std::optional<uint64_t> cpu_busy_ns;  // cumulative busy time of all CPUs (/proc/stat), for deltas
+  int64_t memory_total_bytes = 0;
+  int64_t memory_available_bytes = 0;  // MemAvailable
+  int64_t memory_used_bytes = 0;       // total − available
+};
+
+// Knob values as the executor knows them: last read or written, and the value before the agent first changed it.
+class KnobView {
+ public:
+  virtual ~KnobView() = default;
+  virtual std::optional<cg::KnobValue> current(const cg::KnobRef& ref) const = 0;
+  virtual std::optional<cg::KnobValue> original(const cg::KnobRef& ref) const = 0;
+};
+
+struct Snapshot {
+  uint64_t tick = 0;
+  std::chrono::steady_clock::time_point now{};
+  std::chrono::system_clock::time_point wall{};
+  const HostInfo* host = nullptr;
+  NodeStats node;
+  std::vector<PodState> pods;
+  const KnobView* knobs = nullptr;
+
+  const PodState* find_pod(const std::string& key) const {
+    for (const auto& p : pods)
+      if (p.pod.key() == key) return &p;
+    return nullptr;
+  }
+};
+
+}  // namespace slo::agent

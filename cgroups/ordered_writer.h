@@ -1,0 +1,36 @@
+// Applies a batch of desired knob values across a pod and its containers in an order the kernel accepts
+// (GUIDE §2), skipping values that already hold, and reports one outcome per knob.
+//
+// Phases: (1) burst lowered; (2) cpu quota raised, parents before children (-1 counts as infinite);
+// (3) cpu quota lowered, children before parents; (4) burst raised, clamped to the final quota where the kernel
+// requires burst <= quota; cpuset: (5) widened top-down with the union of current and desired, (6) final values
+// bottom-up; then every other knob (shares, memory, io) in depth order.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/knob.h"
+
+namespace slo::cg {
+
+struct WriteOutcome {
+  KnobWrite write;                  // what was asked (after clamping: see `clamped`)
+  std::optional<KnobValue> before;  // value read before writing (nullopt when unreadable)
+  Status status;                    // ok / gone / error with file, value and errno
+  bool changed = false;             // a write(2) happened and succeeded
+  bool clamped = false;             // the asked value was lowered to what the kernel accepts (burst > quota)
+};
+
+class OrderedWriter {
+ public:
+  explicit OrderedWriter(const CgroupFs& fs) : fs_(fs) {}
+  // Outcomes are returned in the order of the input batch.
+  std::vector<WriteOutcome> apply(const std::vector<KnobWrite>& batch) const;
+
+ private:
+  const CgroupFs& fs_;
+};
+
+}  // namespace slo::cg
