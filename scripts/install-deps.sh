@@ -13,7 +13,7 @@ BUILD_PKGS=(
 )
 # Used by tests and benchmarks only (load generators, metric linting, v2 kernel VM).
 TEST_PKGS=(
-  stress-ng procps util-linux python3 curl
+  stress-ng procps util-linux python3 python3-yaml python3-jsonschema curl
   qemu-system-x86 busybox-static cpio   # cgroup v2 kernel tests in a VM (tests/vm)
 )
 
