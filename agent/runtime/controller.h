@@ -52,9 +52,14 @@ struct Blackboard {
   std::set<std::string> hot_cgroups;
 };
 
+class ClusterActions;
+
 struct ControllerContext {
   const HostInfo& host;
   prometheus::Registry& metrics;
+  // Evictions, events, node status (agent/runtime/cluster_actions.h); the runtime always provides one (a recording
+  // implementation standalone).
+  ClusterActions* cluster = nullptr;
 };
 
 class Controller {
