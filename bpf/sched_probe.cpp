@@ -1,0 +1,197 @@
+// Loader of sched_probe.bpf.c: picks tp_btf or raw_tp at load time, manages histogram slots, reads the throttle
+// ring buffer.
+#include "bpf/sched_probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "bpf/libbpf_messages.h"
+#include "bpf/sched_types.h"
+#include "bpf/tracked_map.h"
+#include "sched_probe.skel.h"
+
+namespace slo::bpf {
+
+static_assert(kRunqBuckets == SLO_RUNQ_BUCKETS, "runq_histogram.h and sched_types.h disagree on the bucket count");
+static_assert(sizeof(RunqHistogram::buckets) == sizeof(slo_runq_hist::buckets));
+
+bool built_with_bpf() { return true; }
+std::string_view to_string(AttachKind k) { return k == AttachKind::tp_btf ? "tp_btf" : "raw_tp"; }
+
+struct SchedProbe::Impl {
+  sched_probe* skel = nullptr;
+  std::vector<bpf_link*> links;
+  ring_buffer* rb = nullptr;
+  AttachKind kind = AttachKind::tp_btf;
+  std::string tp_btf_failure;
+  detail::TrackedMap tracked;
+  std::deque<uint32_t> free_slots;  // FIFO: a freed slot is reused last, so late samples of a gone pod fade out
+  int ncpus = 0;
+  const std::function<void(const ThrottleEvent&)>* sink = nullptr;  // set only during drain
+
+  ~Impl() { reset(); }
+
+  void reset() {
+    if (rb) ring_buffer__free(rb);
+    rb = nullptr;
+    for (bpf_link* l : links) bpf_link__destroy(l);
+    links.clear();
+    if (skel) sched_probe::destroy(skel);
+    skel = nullptr;
+  }
+
+  // One attempt: open, enable one program set, load, attach. Leaves this Impl clean on failure.
+  bool try_load(const SchedProbeOptions& o, AttachKind k, std::string* error) {
+    detail::begin_capture();
+    skel = sched_probe::open();
+    if (!skel) return fail(error, "open", errno);
+    skel->rodata->hierarchy_mode = o.hierarchy == Hierarchy::v2 ? SLO_HIER_V2 : SLO_HIER_V1;
+    skel->rodata->throttle_min_gap_ns = o.throttle_min_gap_ns;
+    bool btf = k == AttachKind::tp_btf;
+    bpf_program* btf_progs[] = {skel->progs.btf_sched_wakeup, skel->progs.btf_sched_wakeup_new,
+                                skel->progs.btf_sched_switch};
+    bpf_program* raw_progs[] = {skel->progs.raw_sched_wakeup, skel->progs.raw_sched_wakeup_new,
+                                skel->progs.raw_sched_switch};
+    for (bpf_program* p : btf_progs) bpf_program__set_autoload(p, btf);
+    for (bpf_program* p : raw_progs) bpf_program__set_autoload(p, !btf);
+    if (int rc = sched_probe::load(skel); rc != 0) return fail(error, "load", -rc);
+    for (bpf_program* p : btf ? btf_progs : raw_progs) {
+      bpf_link* l = bpf_program__attach(p);
+      if (!l) return fail(error, std::string("attach ") + bpf_program__name(p), errno);
+      links.push_back(l);
+    }
+    rb = ring_buffer__new(bpf_map__fd(skel->maps.throttle_events), &Impl::on_sample, this, nullptr);
+    if (!rb) return fail(error, "throttle ring buffer", errno);
+    kind = k;
+    tracked = detail::TrackedMap(bpf_map__fd(skel->maps.tracked), &skel->bss->tracked_count);
+    return true;
+  }
+
+  bool fail(std::string* error, const std::string& step, int err) {
+    if (error) {
+      *error = step + ": " + std::strerror(err);
+      std::string msgs = detail::captured(600);
+      if (!msgs.empty()) *error += " [libbpf: " + msgs + "]";
+    }
+    reset();
+    return false;
+  }
+
+  bool zero_slot(uint32_t slot, std::string* error) {
+    std::vector<slo_runq_hist> zeros(static_cast<size_t>(ncpus));
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.hists), &slot, zeros.data(), BPF_ANY) != 0) {
+      if (error) *error = std::string("clear histogram slot: ") + std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+
+  static int on_sample(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    if (size < sizeof(slo_throttle_event) || !self->sink) return 0;
+    slo_throttle_event raw;
+    std::memcpy(&raw, data, sizeof raw);
+    ThrottleEvent e;
+    e.ts_ns = raw.ts_ns;
+    e.cgroup_id = raw.cgroup_id;
+    e.tracked_id = raw.tracked_id;
+    e.cpu = raw.cpu;
+    (*self->sink)(e);
+    return 0;
+  }
+};
+
+SchedProbe::SchedProbe(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SchedProbe::~SchedProbe() = default;
+
+std::unique_ptr<SchedProbe> SchedProbe::open(const SchedProbeOptions& options, std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  impl->ncpus = libbpf_num_possible_cpus();
+  if (impl->ncpus <= 0) {
+    if (error) *error = "cannot count possible CPUs: " + std::string(std::strerror(-impl->ncpus));
+    return nullptr;
+  }
+  std::string btf_error = "not tried (raw_tp requested)";
+  if (options.first == AttachKind::raw_tp || !impl->try_load(options, AttachKind::tp_btf, &btf_error)) {
+    std::string raw_error;
+    if (!impl->try_load(options, AttachKind::raw_tp, &raw_error)) {
+      if (error) *error = "tp_btf: " + btf_error + "; raw_tp: " + raw_error;
+      return nullptr;
+    }
+    impl->tp_btf_failure = btf_error;
+  }
+  for (uint32_t s = 0; s < SLO_RUNQ_MAX_SLOTS; s++) impl->free_slots.push_back(s);
+  return std::unique_ptr<SchedProbe>(new SchedProbe(std::move(impl)));
+}
+
+AttachKind SchedProbe::attach_kind() const { return impl_->kind; }
+const std::string& SchedProbe::tp_btf_failure() const { return impl_->tp_btf_failure; }
+
+bool SchedProbe::track(uint64_t cgroup_id, std::string* error) {
+  if (impl_->tracked.contains(cgroup_id)) return true;
+  if (impl_->free_slots.empty()) {
+    if (error) *error = "all " + std::to_string(SLO_RUNQ_MAX_SLOTS) + " histogram slots in use";
+    return false;
+  }
+  uint32_t slot = impl_->free_slots.front();
+  // Zero before the id becomes visible to the programs, so the new pod starts from an empty histogram.
+  if (!impl_->zero_slot(slot, error)) return false;
+  if (!impl_->tracked.put(cgroup_id, slot, error)) return false;
+  impl_->free_slots.pop_front();
+  return true;
+}
+
+void SchedProbe::untrack(uint64_t cgroup_id) {
+  const uint32_t* slot = impl_->tracked.find(cgroup_id);
+  if (!slot) return;
+  uint32_t s = *slot;
+  impl_->tracked.erase(cgroup_id);
+  bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.throttle_last), &cgroup_id);
+  impl_->free_slots.push_back(s);
+}
+
+bool SchedProbe::tracked(uint64_t cgroup_id) const { return impl_->tracked.contains(cgroup_id); }
+size_t SchedProbe::tracked_count() const { return impl_->tracked.size(); }
+
+bool SchedProbe::read(uint64_t cgroup_id, RunqHistogram& out) const {
+  const uint32_t* slot = impl_->tracked.find(cgroup_id);
+  if (!slot) return false;
+  std::vector<slo_runq_hist> per_cpu(static_cast<size_t>(impl_->ncpus));
+  uint32_t key = *slot;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.hists), &key, per_cpu.data()) != 0) return false;
+  out = RunqHistogram{};
+  for (const auto& h : per_cpu) {
+    for (int b = 0; b < kRunqBuckets; b++) out.buckets[static_cast<size_t>(b)] += h.buckets[b];
+    out.sum_ns += h.sum_ns;
+  }
+  return true;
+}
+
+SchedProbeCounters SchedProbe::counters() const {
+  std::vector<slo_runq_counters> per_cpu(static_cast<size_t>(impl_->ncpus));
+  uint32_t key = 0;
+  SchedProbeCounters out;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.counters), &key, per_cpu.data()) != 0) return out;
+  for (const auto& c : per_cpu) {
+    out.samples += c.samples;
+    out.inflight_full += c.inflight_full;
+    out.throttle_lost += c.throttle_lost;
+  }
+  return out;
+}
+
+int SchedProbe::throttle_epoll_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
+int SchedProbe::drain_throttle_events(const std::function<void(const ThrottleEvent&)>& on_event) {
+  impl_->sink = &on_event;
+  int n = ring_buffer__consume(impl_->rb);
+  impl_->sink = nullptr;
+  return n;
+}
+
+}  // namespace slo::bpf
