@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ class CgroupFs {
  public:
   // Detects the hierarchy under root (see Hierarchy::detect) and opens a dir fd per controller.
   static Result<CgroupFs> open(const std::string& root);
+  static Result<CgroupFs> open(const std::string& root, const DetectOptions& opts);
 
   const Hierarchy& hierarchy() const { return hierarchy_; }
   Mode mode() const { return hierarchy_.mode; }
@@ -41,6 +43,9 @@ class CgroupFs {
   Result<KnobValue> read(const KnobRef& ref) const;
   // Writes the knob in this hierarchy's spelling. Refuses the root cgroup ("" or "/") and unsafe paths.
   Status write(const KnobRef& ref, const KnobValue& value) const;
+  // True when a and b leave the same value in the file: shares compare as v2 weights on v2, memory sizes compare
+  // in whole pages (the kernel rounds down), -1 and "max" are equal. Used to skip unchanged writes.
+  bool same_value(const KnobRef& ref, const KnobValue& a, const KnobValue& b) const;
   // "cpu/kubepods/pod1/cpu.cfs_quota_us" (v1) or "kubepods/pod1/cpu.max" (v2): for messages and the journal.
   std::string file_of(const KnobRef& ref) const;
 
@@ -53,8 +58,14 @@ class CgroupFs {
   Result<std::vector<int>> procs(const std::string& cgroup, Controller c) const;  // cgroup.procs
   Result<std::vector<int>> threads(const std::string& cgroup, Controller c) const;  // tasks / cgroup.threads
 
+  // v2: the controllers available in `cgroup` (its cgroup.controllers = the parent's subtree_control). v1: the
+  // controllers whose hierarchy holds the cgroup.
+  Result<std::set<Controller>> enabled_controllers(const std::string& cgroup) const;
+
   // Tree management for the demo and tests (the agent itself never creates pod cgroups).
-  Status create(const std::string& cgroup) const;   // in every mounted controller (v1) or once (v2)
+  // In every mounted controller (v1) or once (v2), parents included; an existing cgroup is not an error. On v1 a new
+  // cpuset cgroup gets its parent's cpus/mems (it starts empty, and an empty cpuset cannot hold tasks).
+  Status create(const std::string& cgroup) const;
   Status remove(const std::string& cgroup) const;   // rmdir in every controller; gone is not an error
   Status attach(const std::string& cgroup, int pid) const;  // cgroup.procs in every controller
 

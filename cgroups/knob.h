@@ -10,6 +10,7 @@
 
 #include "cgroups/cpu_set.h"
 #include "cgroups/hierarchy.h"
+#include "cgroups/stats.h"
 
 namespace slo::cg {
 
@@ -65,5 +66,29 @@ struct KnobWrite {
   KnobRef ref;
   KnobValue value;
 };
+
+// ---- File spellings (used by CgroupFs; public so they can be tested and fuzzed) ----------------------------------
+
+// v2 cpu.max: "max 100000" / "50000 100000"; a lone quota is accepted (the kernel keeps the period then).
+struct CpuMax {
+  int64_t quota_us = -1;  // -1 = max
+  std::optional<int64_t> period_us;
+};
+std::optional<CpuMax> parse_cpu_max(std::string_view text);
+// What to write to cpu.max to change only the quota: "max" or "50000" (the kernel accepts a single value).
+std::string format_cpu_max_quota(int64_t quota_us);
+std::string format_cpu_max(int64_t quota_us, int64_t period_us);  // "max 100000"
+
+// "MAJ:MIN" with decimal numbers only: the device part of io.max / blkio lines.
+bool valid_device(std::string_view dev);
+// io.max key of an io knob ("rbps" …); "" for other knobs.
+std::string_view io_max_key(Knob k);
+// One io.max write changing one field: "8:0 rbps=1048576" / "8:0 wiops=max".
+std::string format_io_max_line(std::string_view device, Knob k, int64_t value);
+// A full io.max line: "8:0 rbps=max wbps=1048576 riops=max wiops=max".
+std::string format_io_max_entry(const IoMaxEntry& e);
+int64_t io_max_field(const IoMaxEntry& e, Knob k);
+// v1 blkio.throttle.*_device line: "8:0 1048576"; -1 (unlimited) is written as 0, which removes the rule on v1.
+std::string format_blkio_line(std::string_view device, int64_t value);
 
 }  // namespace slo::cg

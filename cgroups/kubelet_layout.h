@@ -40,8 +40,12 @@ struct KubeletLayout {
 
   std::string tier_dir(QosTier t) const;
   std::optional<std::string> pod_dir(QosTier t, std::string_view uid) const;
-  // Name of the container's directory under its pod for a runtime ("cri-containerd-<id>.scope" on systemd).
+  // Relative path of the container's directory: pod_dir + "/" + container_dir_name(c)
+  // ("…/cri-containerd-<id>.scope" on systemd). nullopt when pod_dir is unsafe or the ID invalid.
   std::optional<std::string> container_dir(std::string_view pod_dir, const ContainerRef& c) const;
+  // Name of the container's directory under its pod for its runtime: cgroupfs "<id>" (CRI-O "crio-<id>"), systemd
+  // "<prefix>-<id>.scope" with cri-containerd / crio / docker (unknown runtime: containerd's spelling).
+  std::optional<std::string> container_dir_name(const ContainerRef& c) const;
   // Like container_dir, but when the runtime is unknown or the expected name is absent, tries every known
   // spelling and returns the one that exists in `fs`. nullopt when none exists.
   std::optional<std::string> find_container_dir(const CgroupFs& fs, std::string_view pod_dir,

@@ -7,6 +7,7 @@
 // bottom-up; then every other knob (shares, memory, io) in depth order.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -25,12 +26,18 @@ struct WriteOutcome {
 
 class OrderedWriter {
  public:
+  // Called after every write(2) attempt, in the order they happen (intermediate cpuset unions included): lets tests
+  // and the journal see the real sequence.
+  using Trace = std::function<void(const KnobRef& ref, const KnobValue& written, const Status& status)>;
+
   explicit OrderedWriter(const CgroupFs& fs) : fs_(fs) {}
+  OrderedWriter(const CgroupFs& fs, Trace trace) : fs_(fs), trace_(std::move(trace)) {}
   // Outcomes are returned in the order of the input batch.
   std::vector<WriteOutcome> apply(const std::vector<KnobWrite>& batch) const;
 
  private:
   const CgroupFs& fs_;
+  Trace trace_;
 };
 
 }  // namespace slo::cg

@@ -148,7 +148,9 @@ Result<std::string> DirFd::read(std::string_view rel) const {
 
 Status DirFd::write(std::string_view rel, std::string_view value) const {
   std::string label = join(label_, rel);
-  int fd = open_beneath(fd_, rel, O_WRONLY);
+  // O_TRUNC: kernfs ignores it, but on fixture trees (regular files) a shorter value must not leave the tail of the
+  // previous one behind ("-1" over "50000" read back as "-1000").
+  int fd = open_beneath(fd_, rel, O_WRONLY | O_TRUNC);
   if (fd < 0) return Status::from_errno(-fd, label, std::string(value));
   ssize_t n;
   do {
