@@ -1,0 +1,62 @@
+// Prometheus series of the CPU burst controller (docs/metrics-cpu-burst.md). Per-cgroup series carry namespace,
+// pod, container ("" for the pod-level cgroup) and qos, and are removed when the pod stops being managed.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "agent/decide/cpu_burst/node_guard.h"
+
+namespace prometheus {
+class Registry;
+class Gauge;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace slo::agent::cpu_burst {
+
+struct SeriesKey {
+  std::string namespace_, pod, container, qos;
+  bool operator<(const SeriesKey& o) const;
+};
+
+class BurstMetrics {
+ public:
+  explicit BurstMetrics(prometheus::Registry& registry);
+
+  void set_quota(const SeriesKey& k, double quota_cores, double original_cores);
+  void set_burst(const SeriesKey& k, double burst_seconds);
+  void set_throttled_ratio(const SeriesKey& k, double ratio);
+  void count_raise(const SeriesKey& k);
+  void count_clamp();
+  void count_annotation_error();
+  void set_guard(GuardState s, std::optional<double> share_pool_ratio);
+  // Drops every series of the pod (namespace/pod).
+  void remove_pod(const std::string& ns, const std::string& pod);
+
+ private:
+  struct Series {
+    prometheus::Gauge* quota = nullptr;
+    prometheus::Gauge* original = nullptr;
+    prometheus::Gauge* burst = nullptr;
+    prometheus::Gauge* throttled = nullptr;
+    prometheus::Counter* raises = nullptr;
+  };
+  Series& series(const SeriesKey& k);
+
+  prometheus::Family<prometheus::Gauge>& quota_;
+  prometheus::Family<prometheus::Gauge>& original_;
+  prometheus::Family<prometheus::Gauge>& burst_;
+  prometheus::Family<prometheus::Gauge>& throttled_;
+  prometheus::Family<prometheus::Counter>& raises_;
+  prometheus::Family<prometheus::Gauge>& guard_;
+  prometheus::Gauge* share_pool_ = nullptr;
+  prometheus::Counter* clamped_ = nullptr;
+  prometheus::Counter* annotation_errors_ = nullptr;
+  std::map<GuardState, prometheus::Gauge*> guard_states_;
+  std::map<SeriesKey, Series> series_;
+};
+
+}  // namespace slo::agent::cpu_burst
