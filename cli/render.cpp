@@ -64,6 +64,9 @@ std::string period_text(const json& j) {
   return cell_text(j) + "ms";
 }
 
+// An original value the agent recorded: null or "" mean it never changed the knob.
+bool known(const json& v) { return !v.is_null() && !(v.is_string() && v.get<std::string>().empty()); }
+
 bool is_scalar(const json& j) { return !j.is_object() && !j.is_array(); }
 
 bool is_table(const json& j) {
@@ -156,6 +159,9 @@ std::string render_status(const json& s, Output o) {
       {"uptime", at(s, "uptime_seconds").is_number() ? format_duration(at(s, "uptime_seconds").get<double>()) : "-"},
       {"cgroups", str(s, "mode") + " (driver " + str(s, "driver") + ")"},
       {"ready", yes_no(at(s, "ready"))},
+      {"actuation", at(s, "paused") == true ? "PAUSED (after `sloctl restore`; restart the agent to resume)" : "on"},
+      {"pods", str(s, "pods")},
+      {"knobs held", str(s, "knobs_held") + " (journaled for restore: " + str(s, "journal_entries") + ")"},
   };
   std::vector<std::pair<std::string, const json*>> tables;
   const json& caps = at(s, "capabilities");
@@ -186,6 +192,14 @@ std::string render_pods(const json& pods, Output o) {
       auto pod_cells = std::vector<std::string>{str(p, "namespace"), str(p, "name"), str(p, "uid"), str(p, "qos"),
                                                 str(p, "kube_qos")};
       bool any = false;
+      if (at(p, "knobs").is_object())
+        for (const auto& [name, k] : at(p, "knobs").items()) {
+          auto row = pod_cells;
+          row.insert(row.end(), {"(pod)", str(p, "cgroup"), name, str(k, "current"), str(k, "original"),
+                                 str(k, "owner"), str(k, "reason")});
+          t.add(row);
+          any = true;
+        }
       for (const auto& c : at(p, "containers")) {
         const json& knobs = at(c, "knobs");
         bool knob_rows = false;
@@ -213,19 +227,25 @@ std::string render_pods(const json& pods, Output o) {
     return t.render();
   }
   Table t({"NAMESPACE", "POD", "QOS", "CONTAINER", "KNOBS"});
+  auto knobs_text = [](const json& knobs) {
+    std::string text;
+    if (knobs.is_object())
+      for (const auto& [name, k] : knobs.items()) {
+        std::string item = name + " " + str(k, "current");
+        const json& orig = at(k, "original");
+        if (known(orig) && orig != at(k, "current")) item += " (was " + cell_text(orig) + ")";
+        text += (text.empty() ? "" : ", ") + item;
+      }
+    return text;
+  };
   for (const auto& p : pods) {
     bool any = false;
+    if (at(p, "knobs").is_object() && !at(p, "knobs").empty()) {  // pod-level cgroup knobs
+      t.add({str(p, "namespace"), str(p, "name"), str(p, "qos"), "(pod)", knobs_text(at(p, "knobs"))});
+      any = true;
+    }
     for (const auto& c : at(p, "containers")) {
-      std::string knobs_text;
-      const json& knobs = at(c, "knobs");
-      if (knobs.is_object())
-        for (const auto& [name, k] : knobs.items()) {
-          std::string item = name + " " + str(k, "current");
-          const json& orig = at(k, "original");
-          if (!orig.is_null() && orig != at(k, "current")) item += " (was " + cell_text(orig) + ")";
-          knobs_text += (knobs_text.empty() ? "" : ", ") + item;
-        }
-      t.add({str(p, "namespace"), str(p, "name"), str(p, "qos"), str(c, "name"), knobs_text});
+      t.add({str(p, "namespace"), str(p, "name"), str(p, "qos"), str(c, "name"), knobs_text(at(c, "knobs"))});
       any = true;
     }
     if (!any) t.add({str(p, "namespace"), str(p, "name"), str(p, "qos"), "", ""});

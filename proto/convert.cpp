@@ -45,6 +45,53 @@ bool get_bool(const json& j, const char* key) {
   return f && f->is_boolean() && f->get<bool>();
 }
 
+// The members of `j` the schema does not name, as JSON text ("" when none).
+std::string extras(const json& j, std::initializer_list<const char*> known) {
+  if (!j.is_object()) return {};
+  json rest = json::object();
+  for (const auto& [k, v] : j.items()) {
+    bool named = false;
+    for (const char* n : known) named = named || k == n;
+    if (!named) rest[k] = v;
+  }
+  return rest.empty() ? std::string() : rest.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Adds the extra members back; a named field wins over an extra of the same name.
+void merge_extras(json& out, const std::string& extra) {
+  if (extra.empty()) return;
+  json e = json::parse(extra, nullptr, false);
+  if (!e.is_object()) return;
+  for (const auto& [k, v] : e.items())
+    if (!out.contains(k)) out[k] = v;
+}
+
+void knobs_from_json(const json* knobs, google::protobuf::RepeatedPtrField<v1::Knob>* out) {
+  if (!knobs || !knobs->is_object()) return;
+  for (const auto& [name, k] : knobs->items()) {
+    auto* kb = out->Add();
+    kb->set_name(name);
+    if (const json* cur = field(k, "current")) *kb->mutable_current() = knob_value_from_json(*cur);
+    if (const json* orig = field(k, "original")) *kb->mutable_original() = knob_value_from_json(*orig);
+    kb->set_owner(get_string(k, "owner"));
+    kb->set_reason(get_string(k, "reason"));
+    kb->set_extra_json(extras(k, {"current", "original", "owner", "reason"}));
+  }
+}
+
+json knobs_to_json(const google::protobuf::RepeatedPtrField<v1::Knob>& knobs) {
+  json out = json::object();
+  for (const auto& k : knobs) {
+    json kj = {{"current", knob_value_to_json(k.current())},
+               {"original", knob_value_to_json(k.original())},
+               {"owner", k.owner()},
+               {"reason", k.reason()}};
+    merge_extras(kj, k.extra_json());
+    out[k.name()] = std::move(kj);
+  }
+  return out;
+}
+
 }  // namespace
 
 v1::KnobValue knob_value_from_json(const json& j) {
@@ -99,28 +146,46 @@ v1::StatusReply status_from_json(const json& j) {
       out->set_reason(get_string(c, "reason"));
       out->set_period_ms(get_int(c, "period_ms"));
       out->set_last_tick_seconds(get_double(c, "last_tick_seconds"));
+      out->set_extra_json(extras(c, {"name", "enabled", "reason", "period_ms", "last_tick_seconds"}));
     }
   }
   m.set_ready(get_bool(j, "ready"));
+  m.set_paused(get_bool(j, "paused"));
+  m.set_kubepods(get_string(j, "kubepods"));
+  m.set_pods(get_int(j, "pods"));
+  m.set_knobs_held(get_int(j, "knobs_held"));
+  m.set_journal_entries(get_int(j, "journal_entries"));
+  m.set_extra_json(extras(j, {"version", "uptime_seconds", "node", "mode", "driver", "capabilities", "controllers",
+                              "ready", "paused", "kubepods", "pods", "knobs_held", "journal_entries"}));
   return m;
 }
 
 json status_to_json(const v1::StatusReply& m) {
   json controllers = json::array();
-  for (const auto& c : m.controllers())
-    controllers.push_back({{"name", c.name()},
-                           {"enabled", c.enabled()},
-                           {"reason", c.reason()},
-                           {"period_ms", c.period_ms()},
-                           {"last_tick_seconds", c.last_tick_seconds()}});
-  return {{"version", m.version()},
-          {"uptime_seconds", m.uptime_seconds()},
-          {"node", m.node()},
-          {"mode", m.mode()},
-          {"driver", m.driver()},
-          {"capabilities", parse_json_text(m.capabilities_json().empty() ? "{}" : m.capabilities_json())},
-          {"controllers", controllers},
-          {"ready", m.ready()}};
+  for (const auto& c : m.controllers()) {
+    json cj = {{"name", c.name()},
+               {"enabled", c.enabled()},
+               {"reason", c.reason()},
+               {"period_ms", c.period_ms()},
+               {"last_tick_seconds", c.last_tick_seconds()}};
+    merge_extras(cj, c.extra_json());
+    controllers.push_back(std::move(cj));
+  }
+  json out = {{"version", m.version()},
+              {"uptime_seconds", m.uptime_seconds()},
+              {"node", m.node()},
+              {"mode", m.mode()},
+              {"driver", m.driver()},
+              {"capabilities", parse_json_text(m.capabilities_json().empty() ? "{}" : m.capabilities_json())},
+              {"controllers", controllers},
+              {"ready", m.ready()},
+              {"paused", m.paused()},
+              {"kubepods", m.kubepods()},
+              {"pods", m.pods()},
+              {"knobs_held", m.knobs_held()},
+              {"journal_entries", m.journal_entries()}};
+  merge_extras(out, m.extra_json());
+  return out;
 }
 
 v1::PodsReply pods_from_json(const json& j) {
@@ -134,22 +199,16 @@ v1::PodsReply pods_from_json(const json& j) {
     pod->set_qos(get_string(p, "qos"));
     pod->set_kube_qos(get_string(p, "kube_qos"));
     pod->set_cgroup(get_string(p, "cgroup"));
+    knobs_from_json(field(p, "knobs"), pod->mutable_knobs());
+    pod->set_extra_json(extras(p, {"namespace", "name", "uid", "qos", "kube_qos", "cgroup", "containers", "knobs"}));
     const json* cs = field(p, "containers");
     if (!cs || !cs->is_array()) continue;
     for (const auto& c : *cs) {
       auto* ct = pod->add_containers();
       ct->set_name(get_string(c, "name"));
       ct->set_cgroup(get_string(c, "cgroup"));
-      const json* knobs = field(c, "knobs");
-      if (!knobs || !knobs->is_object()) continue;
-      for (const auto& [name, k] : knobs->items()) {
-        auto* kb = ct->add_knobs();
-        kb->set_name(name);
-        if (const json* cur = field(k, "current")) *kb->mutable_current() = knob_value_from_json(*cur);
-        if (const json* orig = field(k, "original")) *kb->mutable_original() = knob_value_from_json(*orig);
-        kb->set_owner(get_string(k, "owner"));
-        kb->set_reason(get_string(k, "reason"));
-      }
+      knobs_from_json(field(c, "knobs"), ct->mutable_knobs());
+      ct->set_extra_json(extras(c, {"name", "cgroup", "knobs"}));
     }
   }
   return m;
@@ -160,21 +219,20 @@ json pods_to_json(const v1::PodsReply& m) {
   for (const auto& p : m.pods()) {
     json containers = json::array();
     for (const auto& c : p.containers()) {
-      json knobs = json::object();
-      for (const auto& k : c.knobs())
-        knobs[k.name()] = {{"current", knob_value_to_json(k.current())},
-                           {"original", knob_value_to_json(k.original())},
-                           {"owner", k.owner()},
-                           {"reason", k.reason()}};
-      containers.push_back({{"name", c.name()}, {"cgroup", c.cgroup()}, {"knobs", knobs}});
+      json cj = {{"name", c.name()}, {"cgroup", c.cgroup()}, {"knobs", knobs_to_json(c.knobs())}};
+      merge_extras(cj, c.extra_json());
+      containers.push_back(std::move(cj));
     }
-    pods.push_back({{"namespace", p.namespace_()},
-                    {"name", p.name()},
-                    {"uid", p.uid()},
-                    {"qos", p.qos()},
-                    {"kube_qos", p.kube_qos()},
-                    {"cgroup", p.cgroup()},
-                    {"containers", containers}});
+    json pj = {{"namespace", p.namespace_()},
+               {"name", p.name()},
+               {"uid", p.uid()},
+               {"qos", p.qos()},
+               {"kube_qos", p.kube_qos()},
+               {"cgroup", p.cgroup()},
+               {"knobs", knobs_to_json(p.knobs())},
+               {"containers", containers}};
+    merge_extras(pj, p.extra_json());
+    pods.push_back(std::move(pj));
   }
   return pods;
 }
