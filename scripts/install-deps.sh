@@ -15,6 +15,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   stress-ng procps util-linux python3 python3-yaml python3-jsonschema curl
   qemu-system-x86 busybox-static cpio   # cgroup v2 kernel tests in a VM (tests/vm)
+  prometheus                            # promtool + a real server scraping /metrics (tests/api)
 )
 
 want=("${BUILD_PKGS[@]}")
