@@ -10,6 +10,9 @@
 #include <set>
 #include <thread>
 
+#include <prometheus/registry.h>
+
+#include "agent/decide/runq/runq_latency_controller.h"
 #include "bpf/cgroup_id.h"
 #include "bpf/sched_probe.h"
 #include "tests/bpf/v1_test_cgroups.h"
@@ -183,4 +186,90 @@ TEST_CASE("cfs throttle events: a tracked pod over its quota is reported with it
               h.mean_seconds().value_or(0) * 1e6);
   // Counting the ~90 ms it spends throttled per period would push the mean far above 50 ms.
   CHECK(h.mean_seconds().value_or(0) < 50e-3);
+}
+
+namespace {
+
+struct NoWrites : slo::agent::IntentSink {
+  int calls = 0;
+  void set(const slo::cg::KnobRef&, slo::cg::KnobValue, std::string) override { calls++; }
+};
+
+slo::agent::PodState test_pod(const std::string& name, const std::string& cgroup) {
+  slo::agent::PodState ps;
+  ps.pod.namespace_ = "test";
+  ps.pod.name = name;
+  ps.pod.uid = name + "-uid";
+  ps.pod.phase = "Running";
+  ps.pod.qos = slo::model::QosClass::LS;
+  ps.cgroup = cgroup;
+  return ps;
+}
+
+}  // namespace
+
+TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod marked hot, metrics per pod") {
+  V1TestCgroups cg;
+  const std::string cpu_root = "/sys/fs/cgroup/cpu/";
+  REQUIRE(cg.top().rfind(cpu_root, 0) == 0);
+  std::string rel = cg.top().substr(cpu_root.size());
+  cg.make("busy/ctr");
+  cg.make("idle");
+  cg.make("capped/ctr");
+  cg.make("hog");
+  cg.write("capped", "cpu.cfs_quota_us", "2000");  // 2 ms per 100 ms: throttled every period even on a busy CPU
+
+  slo::agent::HostInfo host;
+  host.cgroup_root = "/sys/fs/cgroup";
+  host.proc_root = "/proc";
+  host.mode = slo::cg::Mode::hybrid;
+  slo::agent::runq::RunqLatencyController c;
+  auto cap = c.probe(host);
+  INFO(cap.reason);
+  REQUIRE(cap.supported);
+  CHECK(c.source_name() == "bpf_tp_btf");
+  CHECK(c.throttle_epoll_fd() >= 0);
+  prometheus::Registry reg;
+  slo::agent::ControllerContext ctx{host, reg};
+  c.init(ctx);
+
+  slo::agent::Snapshot snap;
+  snap.host = &host;
+  snap.pods.push_back(test_pod("busy", rel + "/busy"));
+  snap.pods.push_back(test_pod("idle", rel + "/idle"));
+  snap.pods.push_back(test_pod("capped", rel + "/capped"));
+  NoWrites sink;
+  slo::agent::Blackboard first;
+  c.decide(snap, first, sink);  // starts tracking: nothing measured yet
+  CHECK(first.runq_p99_seconds.empty());
+
+  cg.spawn("hog", 0, slo::test::spin_forever);
+  cg.spawn("busy/ctr", 0, [] { slo::test::spin_sleep_forever(2000, 500); });
+  cg.spawn("idle", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
+  cg.spawn("capped/ctr", 0, slo::test::spin_forever);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+
+  slo::agent::Blackboard board;
+  c.decide(snap, board, sink);
+  auto st = c.status();
+  std::printf("controller status: %s\n", st.dump().c_str());
+  REQUIRE(board.runq_p99_seconds.count("test/busy"));
+  REQUIRE(board.runq_p99_seconds.count("test/idle"));
+  CHECK(board.runq_p99_seconds["test/busy"] > 2e-3);
+  CHECK(st["pods"]["test/busy"]["interval_samples"].get<uint64_t>() > 50);
+  CHECK(st["pods"]["test/idle"]["interval_samples"].get<uint64_t>() > 200);
+  CHECK(st["pods"]["test/capped"]["throttle_events"].get<uint64_t>() >= 3);
+  CHECK(board.hot_cgroups.count(rel + "/capped"));
+  CHECK_FALSE(board.hot_cgroups.count(rel + "/busy"));
+  CHECK(sink.calls == 0);
+
+  auto fams = reg.Collect();
+  std::set<std::string> pods_with_hist;
+  for (const auto& f : fams)
+    if (f.name == "sloagent_pod_runq_latency_seconds")
+      for (const auto& m : f.metric)
+        for (const auto& l : m.label)
+          if (l.name == "pod") pods_with_hist.insert(l.value);
+  CHECK(pods_with_hist.count("busy"));
+  CHECK(pods_with_hist.count("idle"));
 }
