@@ -1,11 +1,8 @@
-// RdtController on fake resctrl trees (RootCheck::trust_contents, threads from an injected lister), and the
-// `sloagent inspect rdt` command of the real binary.
+// RdtController on fake resctrl trees (RootCheck::trust_contents, threads from an injected lister).
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 
 #include <prometheus/registry.h>
@@ -97,17 +94,6 @@ const char* kPolicy = R"({"resctrlQOSStrategy": {
   "beClass":  {"resctrlQOS": {"enable": true, "catRangeEndPercent": 30, "mbaPercent": 40}},
   "monitorIntervalSeconds": 5}})";
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("probe: supported on a fake tree only when trusted; unsupported without resctrl", "[rdt][controller]") {
@@ -149,10 +135,10 @@ TEST_CASE("decide creates class groups, moves threads, cleans stale groups and e
   c.init(ctx);
   REQUIRE_FALSE(c.configure(nlohmann::json::parse(kPolicy)).has_value());
 
-  fx.threads["kp/lsr/c"] = {11, 12};
-  fx.threads["kp/ls/c"] = {21};
-  fx.threads["kp/be/c"] = {31, 32, 33};
-  fx.threads["kp/sys/c"] = {41};
+  fx.threads["kp/lsr/c"] = {1011, 1012};
+  fx.threads["kp/ls/c"] = {1021};
+  fx.threads["kp/be/c"] = {1031, 1032, 1033};
+  fx.threads["kp/sys/c"] = {1041};
   std::vector<PodState> pods{pod("lsr", slo::model::QosClass::LSE, {"kp/lsr/c"}),
                              pod("ls", slo::model::QosClass::LS, {"kp/ls/c"}),
                              pod("be", slo::model::QosClass::BE, {"kp/be/c", "kp/gone/c"}),
@@ -166,9 +152,9 @@ TEST_CASE("decide creates class groups, moves threads, cleans stale groups and e
   CHECK(rep.errors.empty());
   CHECK(rep.removed == std::vector<std::string>{"slo-old"});
   CHECK(rep.created.size() == 3);
-  CHECK(fx.tmp.read("resctrl/slo-LSR/tasks") == "11\n12\n");
-  CHECK(fx.tmp.read("resctrl/slo-LS/tasks") == "21\n");
-  CHECK(fx.tmp.read("resctrl/slo-BE/tasks") == "31\n32\n33\n");
+  CHECK(fx.tmp.read("resctrl/slo-LSR/tasks") == "1011\n1012\n");
+  CHECK(fx.tmp.read("resctrl/slo-LS/tasks") == "1021\n");
+  CHECK(fx.tmp.read("resctrl/slo-BE/tasks") == "1031\n1032\n1033\n");
   CHECK(fx.tmp.read("resctrl/slo-BE/schemata") == "L3:0=3f;1=3f;2=3f;3=3f\nMB:0=40;1=40;2=40;3=40\n");
   CHECK(c.explain("ns/sys")[0]["decision"].get<std::string>().find("root group") == 0);
   CHECK(c.explain("ns/be")[0]["decision"] == "group slo-BE (qos BE)");
@@ -179,7 +165,7 @@ TEST_CASE("decide creates class groups, moves threads, cleans stale groups and e
   CHECK(metric_value(fx.reg, "sloagent_rdt_group_tasks", {{"group", "slo-BE"}}) == 3);
 
   // Tick 2, 1 s later: churn of one thread; monitoring not due (interval 5 s).
-  fx.threads["kp/be/c"] = {31, 32, 33, 34};
+  fx.threads["kp/be/c"] = {1031, 1032, 1033, 1034};
   fx.tmp.write("resctrl/mon_data/mon_L3_00/mbm_total_bytes", "264831976\n");
   c.decide(fx.snapshot(pods, 1), board, sink);
   CHECK(c.last_report().tasks.written == 1);
@@ -196,7 +182,9 @@ TEST_CASE("decide creates class groups, moves threads, cleans stale groups and e
   c.decide(fx.snapshot(pods, 7), board, sink);
   CHECK(c.last_report().removed == std::vector<std::string>{"slo-BE"});
   CHECK_FALSE(fs::exists(fx.tmp.sub("resctrl/slo-BE")));
-  CHECK(fx.tmp.read("resctrl/tasks").find("34\n") != std::string::npos);
+  auto root_tids = slo::rdt::parse_tasks(fx.tmp.read("resctrl/tasks"));
+  CHECK(std::count(root_tids.begin(), root_tids.end(), 1034) == 1);
+  CHECK(std::count(root_tids.begin(), root_tids.end(), 1041) == 0);  // SYSTEM pod: never moved
 }
 
 TEST_CASE("CLOSID exhaustion is reported and the agent keeps going", "[rdt][controller]") {
@@ -229,30 +217,4 @@ TEST_CASE("CLOSID exhaustion is reported and the agent keeps going", "[rdt][cont
   c.decide(fx.snapshot(pods, 1), board, sink);
   CHECK(c.last_report().errors.empty());
   CHECK(fx.tmp.read("resctrl/slo-BE/tasks") == "2\n");
-}
-
-TEST_CASE("sloagent inspect rdt: JSON and exit 0 with and without resctrl", "[rdt][controller][command]") {
-  std::string bin = slo::test::build_path("agent/sloagent");
-  REQUIRE(fs::exists(bin));
-  TempDir tmp;
-  int st = 0;
-  // This machine has no resctrl: the default root gives supported=false.
-  auto out = run(bin + " inspect rdt --resctrl-root " + tmp.sub("none") + " 2>&1", &st);
-  CHECK(WEXITSTATUS(st) == 0);
-  auto j = nlohmann::json::parse(out);
-  CHECK(j["supported"] == false);
-  CHECK(j["reason"].get<std::string>().find("resctrl not mounted") == 0);
-
-  std::string root = copy_tree(tmp, "resctrl.nomb.cdp");
-  std::string proc = make_proc(tmp, "GenuineIntel");
-  out = run(bin + " inspect rdt --resctrl-root " + root + " --proc-root " + proc, &st);
-  CHECK(WEXITSTATUS(st) == 0);
-  j = nlohmann::json::parse(out);
-  CHECK(j["supported"] == true);
-  CHECK(j["capabilities"]["cdp"]["l3"] == true);
-  CHECK(j["groups"][2]["schemata"] ==
-        nlohmann::json::array({"L3CODE:0=3f;1=3f;2=3f;3=3f", "L3DATA:0=3f;1=3f;2=3f;3=3f"}));
-
-  out = run(bin + " inspect rdt --bogus 2>/dev/null", &st);
-  CHECK(WEXITSTATUS(st) == 2);
 }
