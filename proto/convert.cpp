@@ -25,12 +25,13 @@ std::string get_string(const json& j, const char* key) {
 int64_t get_int(const json& j, const char* key) {
   const json* f = field(j, key);
   if (!f) return 0;
-  if (f->is_number_integer()) return f->get<int64_t>();
+  // is_number_integer() is also true for unsigned values: test unsigned first so 2^64-1 is not read as -1.
   if (f->is_number_unsigned()) {
     auto u = f->get<uint64_t>();
     return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
                                                                          : static_cast<int64_t>(u);
   }
+  if (f->is_number_integer()) return f->get<int64_t>();
   if (f->is_number_float()) return static_cast<int64_t>(f->get<double>());
   return 0;
 }
@@ -96,14 +97,14 @@ json knobs_to_json(const google::protobuf::RepeatedPtrField<v1::Knob>& knobs) {
 
 v1::KnobValue knob_value_from_json(const json& j) {
   v1::KnobValue v;
-  if (j.is_number_integer()) {
-    v.set_int_value(j.get<int64_t>());
-  } else if (j.is_number_unsigned()) {
+  if (j.is_number_unsigned()) {  // before is_number_integer(), which is true for unsigned values too
     auto u = j.get<uint64_t>();
     if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       v.set_int_value(static_cast<int64_t>(u));
     else
       v.set_text(std::to_string(u));  // beyond int64: keep the digits
+  } else if (j.is_number_integer()) {
+    v.set_int_value(j.get<int64_t>());
   } else if (j.is_number_float()) {
     v.set_real(j.get<double>());
   } else if (j.is_string()) {

@@ -133,12 +133,15 @@ std::optional<std::string> listen_unix(const std::string& path, Listener& out) {
   out.fd = fd;
   out.dev = st.st_dev;
   out.ino = st.st_ino;
+  out.ctime = st.st_ctim;
   return std::nullopt;
 }
 
 void unlink_if_ours(const std::string& path, const Listener& l) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino) ::unlink(path.c_str());
+  if (::lstat(path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino &&
+      st.st_ctim.tv_sec == l.ctime.tv_sec && st.st_ctim.tv_nsec == l.ctime.tv_nsec)
+    ::unlink(path.c_str());
 }
 
 std::optional<PeerCred> peer_cred(int fd) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <optional>
 #include <string>
@@ -18,8 +19,11 @@ std::optional<std::string> prepare_socket_dir(const std::string& dir, const std:
 
 struct Listener {
   int fd = -1;  // listening, non-blocking, close-on-exec
+  // Identity of the socket file we bound, so stop() unlinks only our own. The change time is part of it because a
+  // file created right after ours was unlinked may get the same inode number.
   dev_t dev = 0;
-  ino_t ino = 0;  // identity of the socket file we bound, so stop() unlinks only our own
+  ino_t ino = 0;
+  struct timespec ctime {};
 };
 
 // Binds and listens on `path` with mode 0600. A stale socket file (nobody accepts on it) is replaced; a live one

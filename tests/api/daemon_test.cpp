@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "slo_config.h"
 #include "tests/api/http_client.h"
 #include "tests/api/process.h"

@@ -57,10 +57,12 @@ void fill(prometheus::Registry& r) {
 }
 
 json query(const std::string& curl, uint16_t port, const std::string& promql) {
+  slo::test::RunOptions opts;
+  opts.timeout_ms = 5000;
   auto r = slo::test::run_process({curl, "-sf", "--max-time", "2", "-G",
                                    "http://127.0.0.1:" + std::to_string(port) + "/api/v1/query", "--data-urlencode",
                                    "query=" + promql},
-                                  {.timeout_ms = 5000});
+                                  opts);
   if (r.exit_code != 0) return nullptr;
   json j = json::parse(r.out, nullptr, false);
   return j.is_discarded() ? json(nullptr) : j;
