@@ -32,7 +32,7 @@ struct BurstPolicy {
 
   // slo-agent extensions (not in koordinator).
   int64_t tick_milliseconds = 100;        // decide period; cpu.stat of managed cgroups is read every tick
-  int64_t scale_down_hold_milliseconds = 1000;  // no throttling and no pressure this long → step down
+  int64_t scale_down_hold_milliseconds = 3000;  // no throttling and no pressure this long → step down
   int64_t demand_headroom_percent = 120;  // raised quota = measured demand × this / 100
 
   bool kernel_burst() const { return policy == PolicyKind::cpu_burst_only || policy == PolicyKind::auto_; }

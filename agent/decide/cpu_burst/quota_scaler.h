@@ -29,7 +29,7 @@ struct ScalerLimits {
   int64_t original_quota_us = 0;  // > 0
   int64_t max_quota_us = 0;       // original × cfsQuotaBurstPercent / 100
   double budget_seconds = -1;     // cfsQuotaBurstPeriodSeconds; < 0 = unlimited
-  std::chrono::milliseconds hold{1000};
+  std::chrono::milliseconds hold{3000};
   double headroom = 1.2;
 };
 

@@ -125,18 +125,19 @@ TEST_CASE("kernel: a throttled LS container gets its quota within 200 ms, and th
                                     << read_int(s.fs, s.ctr, cg::Knob::cpu_quota));
   CHECK(ratio_managed < ratio_unmanaged / 2);
 
-  // Load stops: after the hold (1 s) the quota steps back to the original.
+  // Load stops: at most the hold (3 s by default, counted from the last throttled tick) later, the quota steps back
+  // to the original.
   s.kc.kill_all();
   std::optional<Clock::duration> back_after;
   const auto stop = Clock::now();
-  for (int i = 0; i < 40 && !back_after; ++i) {
+  for (int i = 0; i < 50 && !back_after; ++i) {
     std::this_thread::sleep_until(next);
     rt.tick();
     if (read_int(s.fs, s.ctr, cg::Knob::cpu_quota) == kQuota) back_after = Clock::now() - stop;
     next += ctl.period();
   }
   REQUIRE(back_after);
-  CHECK(*back_after <= 2500ms);
+  CHECK(*back_after <= 4000ms);
   CHECK(read_int(s.fs, s.pod, cg::Knob::cpu_quota) == kQuota);
 
   // Policy off: the controller claims nothing and the runtime writes the originals back (burst 0 again).
