@@ -1,0 +1,122 @@
+// The only writer of cgroup knobs. Controllers hand in their complete intent sets (level-triggered); the executor
+// keeps one owner per knob, diff-writes what changed through cg::OrderedWriter, journals originals before the first
+// change (write-ahead, see journal.h) and puts a knob back when its owner stops claiming it.
+//
+// Rules:
+//  - A claim on a knob another controller holds is rejected (logged once, counted) unless the holder released it
+//    in the same apply; submissions are processed in decide order, so the earlier controller wins a tie.
+//  - Values are compared with the cache (last value read or written): unchanged values are never written. The
+//    cache is filled by reading a knob the first time it is claimed and refreshed by reassert(), which also counts
+//    how often something else (kubelet, systemd, an operator) changed a value we hold.
+//  - "Gone" (ENOENT/ENODEV) forgets the knob silently. Other failures are logged once per (knob, errno) with file,
+//    value and errno, and counted.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/act/journal.h"
+#include "agent/runtime/snapshot.h"
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/knob.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace slo::agent {
+
+struct Intent {
+  cg::KnobValue value;
+  std::string reason;
+};
+using IntentSet = std::map<cg::KnobRef, Intent>;
+
+// One action (or refusal) of the executor, for `sloctl explain` and the demo's log.
+struct Decision {
+  std::chrono::system_clock::time_point time;
+  std::string controller;
+  cg::KnobRef ref;
+  std::optional<cg::KnobValue> from;
+  cg::KnobValue to;
+  std::string reason;
+  std::string result;  // "applied", "restored", "rejected: owned by X", "error: EINVAL", "gone", "clamped"
+};
+
+struct ExecutorStats {
+  uint64_t writes_ok = 0, writes_error = 0, gone = 0, rejected = 0, restored = 0, reverted = 0, reads = 0;
+};
+
+class Executor final : public KnobView {
+ public:
+  Executor(const cg::CgroupFs& fs, Journal& journal, prometheus::Registry* metrics);
+  ~Executor() override;
+
+  // The complete set of knobs `controller` wants held now (replaces its previous set). Applied by apply().
+  void submit(const std::string& controller, IntentSet intents);
+  // The controller is off (disabled by config, failed): everything it held is released at the next apply().
+  void withdraw(const std::string& controller);
+
+  // Journaled knobs that no controller claims at the first apply() are restored (reconcile after a restart).
+  // Call with false to keep them (e.g. before every controller has decided once).
+  void set_reconcile_orphans(bool on) { reconcile_orphans_ = on; }
+
+  // Processes submissions: ownership, releases, diff, journal, ordered writes. Returns what was done.
+  std::vector<Decision> apply();
+  // Re-reads every held knob; values changed behind our back are counted and rewritten by the next apply().
+  size_t reassert();
+  // Puts every journaled knob back, drops all claims and empties the journal (entries that failed stay).
+  // {restored, gone, failed[{knob, file, error}]}
+  nlohmann::json restore_all();
+  // While paused (after restore_all from the API), submissions are accepted but nothing is written.
+  void set_paused(bool p) { paused_ = p; }
+  bool paused() const { return paused_; }
+
+  // KnobView
+  std::optional<cg::KnobValue> current(const cg::KnobRef& ref) const override;
+  std::optional<cg::KnobValue> original(const cg::KnobRef& ref) const override;
+
+  struct Held {
+    std::string owner;
+    cg::KnobValue value;
+    std::string reason;
+  };
+  // Knobs currently owned, with the owner's wanted value and reason.
+  std::map<cg::KnobRef, Held> held() const;
+  const ExecutorStats& stats() const { return stats_; }
+
+ private:
+  struct Metrics;
+  void record_write(const std::string& result, int err);
+  void log_failure(const cg::Status& st, const cg::KnobRef& ref);
+
+  const cg::CgroupFs& fs_;
+  Journal& journal_;
+  std::unique_ptr<Metrics> metrics_;
+
+  std::map<std::string, IntentSet> claims_;                 // controller → its current complete set
+  std::vector<std::pair<std::string, IntentSet>> pending_;  // submitted since the last apply (decide order)
+  std::set<std::string> withdrawn_;
+  std::map<cg::KnobRef, std::string> owners_;
+  std::map<cg::KnobRef, cg::KnobValue> cache_;
+  std::set<cg::KnobRef> gone_;                                // claimed but the cgroup is gone
+  std::set<cg::KnobRef> dirty_;                               // reverted by someone else: rewrite
+  std::set<std::pair<cg::KnobRef, std::string>> rejected_;    // (knob, controller) refused, counted once
+  bool reconcile_orphans_ = true;
+  bool first_apply_done_ = false;
+  bool paused_ = false;
+  ExecutorStats stats_;
+};
+
+// Writes every journal entry's original value back (ordered) and removes what is back or gone from the journal.
+// Used by `sloagent restore` and Executor::restore_all. {restored, gone, failed[…]}
+nlohmann::json restore_journal(const cg::CgroupFs& fs, Journal& journal);
+
+}  // namespace slo::agent

@@ -1,0 +1,165 @@
+// `sloagent run` (the default command): the agent daemon.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include <prometheus/registry.h>
+
+#include "agent/api/grpc_api_server.h"
+#include "agent/api/metrics_server.h"
+#include "agent/commands/command.h"
+#include "agent/observe/file_pod_source.h"
+#include "agent/observe/pod_source_registry.h"
+#include "agent/runtime/agent.h"
+#include "agent/runtime/document.h"
+#include "agent/runtime/log.h"
+
+namespace slo::agent {
+namespace {
+
+const char* kUsage =
+    "Usage: sloagent run [--node-name NAME] [--config FILE] [--pods-file FILE] [--policy-dir DIR]\n"
+    "                    [--cgroup-root DIR] [--resctrl-root DIR] [--sysfs-root DIR] [--proc-root DIR]\n"
+    "                    [--state-dir DIR] [--socket PATH] [--metrics-addr HOST:PORT]\n"
+    "                    [--kubepods-parent CGROUP] [--tick-ms N] [--log-level LEVEL] [--restore-on-exit]\n\n"
+    "  --node-name NAME        this node (default: agent.nodeName, else $NODE_NAME, else the hostname)\n"
+    "  --config FILE           agent settings + policy, JSON or YAML; hot-reloaded (ConfigMap ..data swaps too)\n"
+    "  --pods-file FILE        standalone: a kubelet PodList JSON file, re-read on change\n"
+    "  --policy-dir DIR        standalone: ColocationPolicy objects (YAML/JSON), merged over the config's policy\n"
+    "  --cgroup-root DIR       cgroup mount (default /sys/fs/cgroup)\n"
+    "  --resctrl-root DIR      resctrl mount (default /sys/fs/resctrl)\n"
+    "  --sysfs-root DIR        sysfs (default /sys)\n"
+    "  --proc-root DIR         procfs (default /proc)\n"
+    "  --state-dir DIR         journal of changed knobs (default /var/lib/sloagent)\n"
+    "  --socket PATH           gRPC API for sloctl (Unix socket)\n"
+    "  --metrics-addr H:P      /metrics, /healthz, /readyz (port 0 = any free port, logged)\n"
+    "  --kubepods-parent CG    cgroup below which kubepods lives (kubelet --cgroup-root; demo/test subtrees)\n"
+    "  --tick-ms N             fast tick period (default 100)\n"
+    "  --log-level LEVEL       debug, info, warn, error\n"
+    "  --restore-on-exit       on SIGTERM/SIGINT put every changed knob back before exiting";
+
+std::string default_node_name() {
+  if (const char* n = std::getenv("NODE_NAME"); n && *n) return n;
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) == 0) return buf;
+  return "localhost";
+}
+
+int run_agent(const std::vector<std::string>& args) {
+  std::vector<std::string> values = {"--node-name",    "--config",      "--pods-file",  "--policy-dir",
+                                     "--cgroup-root",  "--resctrl-root", "--sysfs-root", "--proc-root",
+                                     "--state-dir",    "--socket",      "--metrics-addr", "--kubepods-parent",
+                                     "--tick-ms",      "--log-level"};
+  std::vector<std::string> flags = {"--restore-on-exit"};
+  for (const auto& r : pod_source_registry()) {
+    values.insert(values.end(), r.value_options.begin(), r.value_options.end());
+    flags.insert(flags.end(), r.flag_options.begin(), r.flag_options.end());
+  }
+  ArgParser p(args);
+  if (!p.parse(values, flags) || !p.positional().empty()) {
+    std::fprintf(stderr, "sloagent run: %s\n%s\n",
+                 p.error().empty() ? ("unexpected argument " + p.positional().front()).c_str() : p.error().c_str(),
+                 kUsage);
+    return kExitUsage;
+  }
+  AgentOptions o;
+  o.config_path = p.get("--config");
+  o.policy_dir = p.get("--policy-dir");
+  o.cgroup_root = p.get("--cgroup-root", o.cgroup_root);
+  o.resctrl_root = p.get("--resctrl-root", o.resctrl_root);
+  o.sysfs_root = p.get("--sysfs-root", o.sysfs_root);
+  o.proc_root = p.get("--proc-root", o.proc_root);
+  o.state_dir = p.get("--state-dir", o.state_dir);
+  if (p.has("--node-name")) o.overrides.node_name = p.get("--node-name");
+  if (p.has("--kubepods-parent")) o.overrides.kubepods_parent = p.get("--kubepods-parent");
+  if (p.has("--restore-on-exit")) o.overrides.restore_on_exit = true;
+  if (p.has("--log-level")) {
+    auto l = log::level_from_string(p.get("--log-level"));
+    if (!l) {
+      std::fprintf(stderr, "sloagent run: --log-level must be debug, info, warn or error\n");
+      return kExitUsage;
+    }
+    o.overrides.log_level = *l;
+    log::set_level(*l);
+  }
+  if (p.has("--tick-ms")) {
+    int ms = std::atoi(p.get("--tick-ms").c_str());
+    if (ms < 10 || ms > 60000) {
+      std::fprintf(stderr, "sloagent run: --tick-ms must be between 10 and 60000\n");
+      return kExitUsage;
+    }
+    o.overrides.tick = std::chrono::milliseconds(ms);
+  }
+
+  // The node name matters for the kubelet source and for node selectors; fill it before the config is read.
+  {
+    std::string e;
+    std::string cfg_name;
+    if (!o.overrides.node_name && !o.config_path.empty()) {
+      auto text = read_text_file(o.config_path, e);
+      std::string perr;
+      if (text)
+        if (auto d = parse_document(*text, perr); d && d->is_object() && d->contains("agent") &&
+                                                  (*d)["agent"].is_object() && (*d)["agent"].contains("nodeName") &&
+                                                  (*d)["agent"]["nodeName"].is_string())
+          cfg_name = (*d)["agent"]["nodeName"].get<std::string>();
+    }
+    if (!o.overrides.node_name && cfg_name.empty()) o.overrides.node_name = default_node_name();
+  }
+
+  if (p.has("--pods-file")) {
+    o.pod_source = std::make_unique<FilePodSource>(p.get("--pods-file"), std::chrono::seconds(2));
+  } else {
+    for (const auto& r : pod_source_registry()) {
+      PodSourceOptions so;
+      so.node_name = o.overrides.node_name.value_or("");
+      for (const auto& v : r.value_options)
+        if (p.has(v)) so.values[v] = p.get(v);
+      for (const auto& f : r.flag_options)
+        if (p.has(f)) so.flags.push_back(f);
+      std::string err;
+      o.pod_source = r.make(so, err);
+      if (!o.pod_source) {
+        std::fprintf(stderr, "sloagent run: pod source %s: %s\n", r.name.c_str(), err.c_str());
+        return kExitUsage;
+      }
+      break;
+    }
+  }
+
+  const std::string socket = p.get("--socket"), metrics_addr = p.get("--metrics-addr");
+  Agent agent(std::move(o));
+  if (auto err = agent.init()) {
+    log::error("run", *err);
+    return kExitError;
+  }
+  std::unique_ptr<MetricsServer> metrics;
+  std::unique_ptr<GrpcApiServer> grpc;
+  if (!metrics_addr.empty()) {
+    metrics = std::make_unique<MetricsServer>(metrics_addr, agent.registry(), *agent.queries());
+    if (auto e = metrics->start()) {
+      log::error("run", "metrics server: " + *e);
+      return kExitError;
+    }
+  }
+  if (!socket.empty()) {
+    grpc = std::make_unique<GrpcApiServer>(socket, *agent.queries(), agent.registry());
+    if (auto e = grpc->start()) {
+      log::error("run", "gRPC API: " + *e);
+      return kExitError;
+    }
+    log::info("run", "gRPC API on unix:" + socket);
+  }
+  int rc = agent.run();
+  if (grpc) grpc->stop();
+  if (metrics) metrics->stop();
+  log::info("run", "stopped");
+  return rc;
+}
+
+CommandRegistrar reg{Command{"run", "run the agent (the default command)", kUsage, run_agent}};
+
+}  // namespace
+}  // namespace slo::agent

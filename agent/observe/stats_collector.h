@@ -1,0 +1,41 @@
+// Cgroup statistics through kept-open files: a stat read on the hot path is one pread(2) per file. Handles are
+// opened lazily the first time a cgroup is read and closed when the cgroup leaves the pod set or reads as gone.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "agent/runtime/snapshot.h"
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/safe_dir.h"
+
+namespace slo::agent {
+
+class StatsCollector {
+ public:
+  explicit StatsCollector(const cg::CgroupFs& fs) : fs_(fs) {}
+
+  // cpu.stat (and on v1 cpuacct.usage) of one cgroup into out; absent values when gone or unreadable.
+  void read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now);
+  // Memory usage and working set (slow tick only).
+  void read_memory(const std::string& cgroup, ContainerStats& out);
+  // Closes the handles of cgroups not in live.
+  void retain(const std::set<std::string>& live);
+
+  uint64_t preads() const { return preads_; }
+  size_t open_files() const;
+
+ private:
+  struct Files {
+    cg::KeptFile cpu_stat, usage;
+    bool cpu_stat_tried = false, usage_tried = false;
+  };
+  const cg::CgroupFs& fs_;
+  std::unordered_map<std::string, Files> files_;
+  std::string buf_;
+  uint64_t preads_ = 0;
+};
+
+}  // namespace slo::agent

@@ -1,0 +1,689 @@
+#include "agent/runtime/agent.h"
+
+#include <sys/inotify.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <future>
+
+#include <boost/asio/post.hpp>
+#include <prometheus/registry.h>
+
+#include "agent/observe/file_pod_source.h"
+#include "agent/observe/pod_resolver.h"
+#include "agent/runtime/document.h"
+#include "agent/runtime/log.h"
+#include "slo_config.h"
+
+namespace slo::agent {
+namespace {
+
+constexpr std::string_view kLog = "runtime";
+using Clock = std::chrono::steady_clock;
+
+class CollectingSink final : public IntentSink {
+ public:
+  explicit CollectingSink(const std::string& controller) : controller_(controller) {}
+  void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) override {
+    if (ref.cgroup.empty() || ref.cgroup == "/" || !cg::is_safe_relative(ref.cgroup)) {
+      log::once(log::Level::warn, kLog, "badref:" + controller_ + ":" + ref.cgroup,
+                controller_ + " asked for a knob on an empty, root or unsafe cgroup path '" + ref.cgroup +
+                    "': ignored");
+      return;
+    }
+    set_[ref] = Intent{std::move(value), std::move(reason)};
+  }
+  IntentSet take() { return std::move(set_); }
+
+ private:
+  const std::string& controller_;
+  IntentSet set_;
+};
+
+std::string fingerprint(const std::string& config_path, const std::string& policy_dir) {
+  std::string fp;
+  std::string err;
+  if (!config_path.empty()) fp += read_text_file(config_path, err).value_or("<unreadable>");
+  if (!policy_dir.empty()) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(policy_dir, ec)) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      fp += "\n--" + f + "\n";
+      fp += read_text_file(f, err).value_or("");
+    }
+  }
+  return std::to_string(std::hash<std::string>{}(fp)) + ":" + std::to_string(fp.size());
+}
+
+std::string dirname_of(const std::string& p) {
+  auto d = std::filesystem::path(p).parent_path().string();
+  return d.empty() ? "." : d;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions opts)
+    : opts_(std::move(opts)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      tick_timer_(io_),
+      fetch_timer_(io_),
+      reload_timer_(io_),
+      sync_timer_(io_) {
+  queries_ = std::make_shared<RuntimeQueries>([this] { return restore_now(); });
+}
+
+Agent::~Agent() {
+  worker_.join();
+  inotify_.reset();
+}
+
+size_t Agent::enabled_controllers() const {
+  return static_cast<size_t>(std::count_if(ctls_.begin(), ctls_.end(), [](const Ctl& c) { return c.enabled; }));
+}
+
+std::optional<std::string> Agent::init() {
+  started_ = Clock::now();
+  metrics_ = std::make_unique<RuntimeMetrics>(*registry_);
+
+  std::string err;
+  auto cfg = load_config(opts_.config_path, opts_.policy_dir, opts_.overrides, err);
+  if (!cfg) {
+    metrics_->config_reload(false);
+    return "config: " + err;
+  }
+  config_ = std::move(*cfg);
+  config_loaded_at_ = std::chrono::system_clock::now();
+  config_fingerprint_ = fingerprint(opts_.config_path, opts_.policy_dir);
+  metrics_->config_reload(true);
+  log::set_level(config_.doc.agent.log_level);
+
+  auto fs = cg::CgroupFs::open(opts_.cgroup_root);
+  if (!fs.ok()) return "cgroup root " + opts_.cgroup_root + ": " + fs.status.describe();
+  fs_ = std::make_unique<cg::CgroupFs>(std::move(fs.value));
+
+  const auto& a = config_.doc.agent;
+  host_.node_name = a.node_name;
+  host_.node_labels = effective_node_labels(a);
+  host_.cgroup_root = opts_.cgroup_root;
+  host_.resctrl_root = opts_.resctrl_root;
+  host_.sysfs_root = opts_.sysfs_root;
+  host_.proc_root = opts_.proc_root;
+  host_.state_dir = opts_.state_dir;
+  host_.mode = fs_->mode();
+  host_.layout = cg::KubeletLayout::detect(*fs_, a.kubepods_parent);
+  host_.kernel_burst = fs_->supports(cg::Knob::cpu_burst);
+  std::error_code ec;
+  host_.bpf_available = std::filesystem::exists(opts_.sysfs_root + "/kernel/btf/vmlinux", ec);
+  host_.kubelet_cpu_manager_state = "/var/lib/kubelet/cpu_manager_state";
+  if (auto topo = model::Topology::read(opts_.sysfs_root); topo.ok())
+    host_.topology = std::move(topo.value);
+  else
+    log::warn(kLog, "CPU topology from " + opts_.sysfs_root + " unavailable: " + topo.status.describe());
+  log::info(kLog, "cgroup " + std::string(cg::to_string(host_.mode)) + " at " + opts_.cgroup_root + ", kubepods " +
+                      (host_.layout ? host_.layout->kubepods + " (" + std::string(cg::to_string(host_.layout->driver)) +
+                                          " driver)"
+                                    : std::string("not found yet under '") + a.kubepods_parent + "'") +
+                      ", kernel burst " + (host_.kernel_burst ? "yes" : "no"));
+
+  journal_ = std::make_unique<Journal>(opts_.state_dir);
+  if (!journal_->lock(err)) return err;
+  auto lr = journal_->load();
+  if (!lr.ok) return lr.message;
+  if (lr.quarantined)
+    log::warn(kLog, lr.message);
+  else
+    log::info(kLog, lr.message);
+  executor_ = std::make_unique<Executor>(*fs_, *journal_, registry_.get());
+  snap_.knobs = executor_.get();
+  snap_.host = &host_;
+  stats_ = std::make_unique<StatsCollector>(*fs_);
+  node_reader_ = std::make_unique<NodeStatsReader>(opts_.proc_root);
+  if (!node_reader_->ok()) log::warn(kLog, "node stats from " + opts_.proc_root + " unavailable: " + node_reader_->error());
+  snap_.node.cpu_capacity_cores = static_cast<double>(host_.topology.online.size());
+
+  ControllerContext ctx{host_, *registry_};
+  for (const auto& reg : controller_registry()) {
+    Ctl c;
+    c.name = reg.name;
+    c.impl = reg.make();
+    c.cap = c.impl->probe(host_);
+    if (!c.cap.supported) {
+      log::info(kLog, "controller " + c.name + " off: " + c.cap.reason);
+    } else {
+      c.impl->init(ctx);
+      if (!c.cap.reason.empty()) log::info(kLog, "controller " + c.name + ": " + c.cap.reason);
+    }
+    c.hist = &metrics_->controller_tick(c.name);
+    ctls_.push_back(std::move(c));
+  }
+  configure_controllers(true);
+  if (!opts_.pod_source) log::warn(kLog, "no pod source (--pods-file or kubelet): the agent sees no pods");
+  return std::nullopt;
+}
+
+void Agent::configure_controllers(bool initial) {
+  const auto& a = config_.doc.agent;
+  for (auto& c : ctls_) {
+    bool want = c.cap.supported && a.controller_enabled(c.name);
+    if (want) {
+      if (auto e = c.impl->configure(config_.effective.policy)) {
+        log::error(kLog, "controller " + c.name + " rejected a policy its fresh instance accepted: " + *e +
+                             " (controller switched off)");
+        want = false;
+      }
+    }
+    if (c.enabled && !want) {
+      executor_->withdraw(c.name);
+      c.hot.clear();
+      log::info(kLog, "controller " + c.name + " disabled by config: its knobs go back to their originals");
+    } else if (!c.enabled && want && !initial) {
+      log::info(kLog, "controller " + c.name + " enabled by config");
+    }
+    c.enabled = want;
+  }
+  std::string list;
+  for (const auto& c : ctls_)
+    if (c.enabled) list += (list.empty() ? "" : ", ") + c.name;
+  if (initial) log::info(kLog, "controllers on: " + (list.empty() ? std::string("none") : list));
+  force_all_ = true;
+}
+
+void Agent::apply_settings() {
+  const auto& a = config_.doc.agent;
+  log::set_level(a.log_level);
+  host_.node_name = a.node_name;
+  host_.node_labels = effective_node_labels(a);
+}
+
+bool Agent::reload_config() {
+  auto fp = fingerprint(opts_.config_path, opts_.policy_dir);
+  if (fp == config_fingerprint_) return false;
+  std::string err;
+  auto cfg = load_config(opts_.config_path, opts_.policy_dir, opts_.overrides, err);
+  if (!cfg) {
+    config_fingerprint_ = fp;  // do not re-log the same bad file on every event
+    config_error_ = err;
+    metrics_->config_reload(false);
+    log::error(kLog, "new config rejected: " + err + "; the last good config keeps running");
+    publish();
+    return false;
+  }
+  bool parent_changed = cfg->doc.agent.kubepods_parent != config_.doc.agent.kubepods_parent;
+  config_ = std::move(*cfg);
+  config_fingerprint_ = fp;
+  config_error_.clear();
+  config_loaded_at_ = std::chrono::system_clock::now();
+  metrics_->config_reload(true);
+  apply_settings();
+  configure_controllers(false);
+  if (parent_changed) {
+    host_.layout = cg::KubeletLayout::detect(*fs_, config_.doc.agent.kubepods_parent);
+    resolve();
+  }
+  std::string applied;
+  for (const auto& s : config_.effective.applied) applied += (applied.empty() ? "" : ", ") + s;
+  log::info(kLog, "config reloaded from " + config_.source + " (" + applied + ")");
+  publish();
+  return true;
+}
+
+// ---- pods ---------------------------------------------------------------------------------------------------------
+
+bool Agent::sync_pods_now() {
+  if (!opts_.pod_source) return false;
+  auto f = opts_.pod_source->fetch();
+  bool ok = f.ok;
+  on_fetched(std::move(f));
+  return ok;
+}
+
+void Agent::start_fetch() {
+  if (!opts_.pod_source || stopping_) return;
+  if (fetch_in_flight_) {
+    fetch_again_ = true;
+    return;
+  }
+  fetch_in_flight_ = true;
+  boost::asio::post(worker_, [this] {
+    auto f = opts_.pod_source->fetch();
+    boost::asio::post(io_, [this, f = std::move(f)]() mutable {
+      fetch_in_flight_ = false;
+      on_fetched(std::move(f));
+      if (fetch_again_) {
+        fetch_again_ = false;
+        start_fetch();
+      }
+    });
+  });
+}
+
+void Agent::schedule_fetch(std::chrono::milliseconds delay) {
+  fetch_timer_.expires_after(delay);
+  fetch_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    auto* file = dynamic_cast<FilePodSource*>(opts_.pod_source.get());
+    if (file && pods_synced_ && !file->changed()) {
+      schedule_fetch(file->next_delay(true));
+      return;
+    }
+    start_fetch();
+  });
+}
+
+void Agent::on_fetched(PodFetch f) {
+  if (!f.ok) {
+    log::once(log::Level::warn, kLog, "fetch:" + f.error, "pod source " + std::string(opts_.pod_source->name()) +
+                                                              ": " + f.error + " (keeping the last good pod list)");
+  } else {
+    for (const auto& e : f.pods.errors) log::once(log::Level::warn, kLog, "pod:" + e, "pod skipped: " + e);
+    const auto& node = config_.doc.agent.node_name;
+    pods_raw_.clear();
+    for (auto& p : f.pods.pods)
+      if (node.empty() || p.node_name.empty() || p.node_name == node) pods_raw_.push_back(std::move(p));
+    resolve();
+    pods_synced_ = true;
+  }
+  if (opts_.pod_source && io_.get_executor().running_in_this_thread())
+    schedule_fetch(opts_.pod_source->next_delay(f.ok));
+}
+
+void Agent::resolve() {
+  if (!host_.layout) {
+    host_.layout = cg::KubeletLayout::detect(*fs_, config_.doc.agent.kubepods_parent);
+    if (host_.layout) {
+      log::info(kLog, "kubepods found at " + host_.layout->kubepods);
+      force_all_ = true;
+    }
+  }
+  ResolveCounts counts;
+  size_t before = snap_.pods.size();
+  snap_.pods = resolve_pods(*fs_, host_.layout ? &*host_.layout : nullptr, pods_raw_, snap_.pods, &counts);
+  stats_index_.clear();
+  pod_cgroups_.clear();
+  std::set<std::string> live;
+  auto known = std::make_shared<std::set<std::string>>();
+  for (auto& p : snap_.pods) {
+    known->insert(p.pod.key());
+    if (!p.cgroup.empty()) {
+      stats_index_[p.cgroup] = &p.stats;
+      pod_cgroups_[p.cgroup] = p.pod.key();
+      live.insert(p.cgroup);
+    }
+    for (auto& c : p.containers)
+      if (!c.cgroup.empty()) {
+        stats_index_[c.cgroup] = &c.stats;
+        live.insert(c.cgroup);
+      }
+  }
+  stats_->retain(live);
+  queries_->set_known_pods(known);
+  queries_->forget_pods_except([&](const std::string& k) { return known->count(k) > 0; });
+  if (before != snap_.pods.size() || counts.pods != counts.pods_found)
+    log::debug(kLog, "pods: " + std::to_string(counts.pods) + " (" + std::to_string(counts.pods_found) +
+                         " with cgroups), containers: " + std::to_string(counts.containers) + " (" +
+                         std::to_string(counts.containers_found) + " with cgroups)");
+  force_all_ = true;  // level-triggered: every controller sees the new pod set at the next tick
+  if (inotify_) watch_kubepods();
+}
+
+// ---- watches ------------------------------------------------------------------------------------------------------
+
+void Agent::watch_kubepods() {
+  if (!host_.layout || !inotify_) return;
+  auto dir = fs_->hierarchy().controller_dir(cg::Controller::cpu);
+  if (!dir) dir = fs_->hierarchy().controller_dir(cg::Controller::cpuacct);
+  if (!dir) return;
+  std::set<std::string> want;
+  const auto& l = *host_.layout;
+  want.insert(*dir + "/" + l.kubepods);
+  want.insert(*dir + "/" + l.tier_dir(cg::QosTier::burstable));
+  want.insert(*dir + "/" + l.tier_dir(cg::QosTier::besteffort));
+  for (const auto& p : snap_.pods)
+    if (!p.cgroup.empty()) want.insert(*dir + "/" + p.cgroup);
+  for (auto it = kube_watches_.begin(); it != kube_watches_.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    inotify_->remove(it->second);
+    it = kube_watches_.erase(it);
+  }
+  for (const auto& w : want) {
+    if (kube_watches_.count(w)) continue;
+    int wd = inotify_->add(w, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR, [this](const std::string&, uint32_t mask) {
+      if (!(mask & IN_ISDIR)) return;
+      // A pod or container cgroup appeared or left: sync soon (debounced; kubelet creates several dirs at once).
+      if (sync_pending_) return;
+      sync_pending_ = true;
+      sync_timer_.expires_after(std::chrono::milliseconds(20));
+      sync_timer_.async_wait([this](const boost::system::error_code& ec) {
+        sync_pending_ = false;
+        if (ec || stopping_) return;
+        start_fetch();
+      });
+    });
+    if (wd >= 0) kube_watches_[w] = wd;
+  }
+}
+
+void Agent::watch_inputs() {
+  auto on_config = [this](const std::string&, uint32_t) { schedule_reload(); };
+  const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB;
+  if (!opts_.config_path.empty()) {
+    // The directory, not the file: a ConfigMap update swaps the ..data symlink and never writes the file.
+    auto base = std::filesystem::path(opts_.config_path).filename().string();
+    inotify_->add(dirname_of(opts_.config_path), mask, [this, base](const std::string& name, uint32_t) {
+      if (name == base || name == "..data" || name.empty()) schedule_reload();
+    });
+  }
+  if (!opts_.policy_dir.empty()) inotify_->add(opts_.policy_dir, mask, on_config);
+  if (auto* file = dynamic_cast<FilePodSource*>(opts_.pod_source.get())) {
+    auto base = std::filesystem::path(file->path()).filename().string();
+    inotify_->add(dirname_of(file->path()), mask, [this, base](const std::string& name, uint32_t) {
+      if (name == base || name == "..data") start_fetch();
+    });
+  }
+}
+
+void Agent::schedule_reload() {
+  if (reload_pending_) return;
+  reload_pending_ = true;
+  reload_timer_.expires_after(std::chrono::milliseconds(100));  // editors write in several steps
+  reload_timer_.async_wait([this](const boost::system::error_code& ec) {
+    reload_pending_ = false;
+    if (!ec && !stopping_) reload_config();
+  });
+}
+
+// ---- tick ---------------------------------------------------------------------------------------------------------
+
+void Agent::observe(bool slow, Clock::time_point now) {
+  if (slow) {
+    if (node_reader_->ok()) node_reader_->read(snap_.node);
+    for (auto& p : snap_.pods) {
+      stats_->read_cpu(p.cgroup, p.stats, now);
+      stats_->read_memory(p.cgroup, p.stats);
+      for (auto& c : p.containers) {
+        stats_->read_cpu(c.cgroup, c.stats, now);
+        stats_->read_memory(c.cgroup, c.stats);
+      }
+    }
+    return;
+  }
+  for (const auto& cg : hot_) {
+    auto it = stats_index_.find(cg);
+    if (it != stats_index_.end()) stats_->read_cpu(cg, *it->second, now);
+  }
+}
+
+std::string Agent::pod_key_of_cgroup(const std::string& cgroup) const {
+  // The pod cgroup is a prefix of its containers' cgroups.
+  auto it = pod_cgroups_.upper_bound(cgroup);
+  while (it != pod_cgroups_.begin()) {
+    --it;
+    const auto& pc = it->first;
+    if (cgroup == pc || (cgroup.size() > pc.size() && cgroup.compare(0, pc.size(), pc) == 0 && cgroup[pc.size()] == '/'))
+      return it->second;
+    if (cgroup.compare(0, 1, pc, 0, 1) != 0) break;
+  }
+  return {};
+}
+
+void Agent::tick(bool all_due, bool force_slow) {
+  auto now = Clock::now();
+  ++snap_.tick;
+  snap_.now = now;
+  snap_.wall = std::chrono::system_clock::now();
+  if (!pods_synced_ && opts_.pod_source) return;  // decide on a real pod list only (no restore/re-apply flap)
+  all_due = all_due || force_all_;
+  force_all_ = false;
+
+  bool slow = force_slow || now >= next_slow_;
+  if (slow) next_slow_ = now + config_.doc.agent.stats_interval;
+  auto t0 = Clock::now();
+  observe(slow, now);
+  auto t1 = Clock::now();
+  metrics_->phase("observe").Observe(std::chrono::duration<double>(t1 - t0).count());
+
+  Blackboard board;
+  bool any = false;
+  for (auto& c : ctls_) {
+    if (!c.enabled || (!all_due && now < c.next_due)) continue;
+    any = true;
+    CollectingSink sink(c.name);
+    auto prior_hot = std::move(board.hot_cgroups);
+    board.hot_cgroups.clear();
+    auto s = Clock::now();
+    try {
+      c.impl->decide(snap_, board, sink);
+      executor_->submit(c.name, sink.take());
+    } catch (const std::exception& e) {
+      // Keep its previous claims: a throwing controller must not make the executor restore everything it holds.
+      log::once(log::Level::error, kLog, "throw:" + c.name, "controller " + c.name + " threw: " + e.what());
+    }
+    double d = std::chrono::duration<double>(Clock::now() - s).count();
+    c.hist->Observe(d);
+    c.last_tick_seconds = d;
+    c.hot = std::move(board.hot_cgroups);
+    board.hot_cgroups = std::move(prior_hot);
+    board.hot_cgroups.insert(c.hot.begin(), c.hot.end());
+    c.next_due = now + std::max(c.impl->period(), std::chrono::milliseconds(1));
+  }
+  if (any) {
+    hot_.clear();
+    for (const auto& c : ctls_)
+      if (c.enabled) hot_.insert(c.hot.begin(), c.hot.end());
+  }
+  auto t2 = Clock::now();
+  metrics_->phase("decide").Observe(std::chrono::duration<double>(t2 - t1).count());
+
+  auto decisions = executor_->apply();
+  if (now >= next_reassert_) {
+    if (next_reassert_ != Clock::time_point{}) executor_->reassert();
+    next_reassert_ = now + config_.doc.agent.reassert;
+  }
+  metrics_->phase("act").Observe(std::chrono::duration<double>(Clock::now() - t2).count());
+  for (const auto& d : decisions) {
+    std::string line = fs_->file_of(d.ref) + " " + (d.from ? cg::value_to_string(*d.from) : "?") + " -> " +
+                       cg::value_to_string(d.to) + " [" + d.result + "] " +
+                       (d.controller.empty() ? "" : d.controller + ": ") + d.reason;
+    if (d.result.rfind("error", 0) == 0 || d.result.rfind("rejected", 0) == 0)
+      log::debug("executor", line);  // the failure itself was logged once by the executor
+    else
+      log::info("executor", line);
+    auto key = pod_key_of_cgroup(d.ref.cgroup);
+    if (!key.empty()) {
+      auto t = std::chrono::duration<double>(d.time.time_since_epoch()).count();
+      queries_->record(key, {{"time", t},
+                             {"controller", d.controller},
+                             {"knob", std::string(cg::to_string(d.ref.knob))},
+                             {"cgroup", d.ref.cgroup},
+                             {"from", d.from ? cg::value_to_string(*d.from) : ""},
+                             {"to", cg::value_to_string(d.to)},
+                             {"reason", d.reason},
+                             {"result", d.result}});
+    }
+  }
+  if (slow) metrics_->update_usage(snap_);
+  if (!ready_ || now >= next_publish_) {
+    ready_ = true;
+    next_publish_ = now + std::max(config_.doc.agent.stats_interval, std::chrono::milliseconds(1000));
+    publish();
+  }
+}
+
+void Agent::schedule_tick() {
+  auto now = Clock::now();
+  next_tick_ = next_tick_ == Clock::time_point{} ? now : next_tick_ + config_.doc.agent.tick;
+  if (next_tick_ < now) next_tick_ = now;  // behind (suspend, slow disk): do not burst to catch up
+  tick_timer_.expires_at(next_tick_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    tick(false);
+    schedule_tick();
+  });
+}
+
+// ---- publish / queries --------------------------------------------------------------------------------------------
+
+void Agent::publish() {
+  auto st = std::make_shared<PublishedState>();
+  st->ready = ready_;
+  nlohmann::json ctls = nlohmann::json::array();
+  for (const auto& c : ctls_) {
+    ctls.push_back({{"name", c.name},
+                    {"enabled", c.enabled},
+                    {"reason", c.cap.supported ? (c.enabled ? c.cap.reason : std::string("disabled by config"))
+                                               : c.cap.reason},
+                    {"period_ms", c.impl->period().count()},
+                    {"last_tick_seconds", c.last_tick_seconds}});
+    if (!c.enabled) continue;
+    std::string n = c.name;
+    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+    if (n.find("cpuset") != std::string::npos) st->pools = c.impl->status();
+    if (n.find("rdt") != std::string::npos) st->rdt = c.impl->status();
+    if (n.find("reclaim") != std::string::npos) st->reclaimed = c.impl->status();
+  }
+  st->status = {{"version", SLO_VERSION},
+                {"uptime_seconds", std::chrono::duration<double>(Clock::now() - started_).count()},
+                {"node", host_.node_name},
+                {"mode", std::string(cg::to_string(host_.mode))},
+                {"driver", host_.layout ? std::string(cg::to_string(host_.layout->driver)) : std::string()},
+                {"kubepods", host_.layout ? host_.layout->kubepods : std::string()},
+                {"capabilities",
+                 {{"kernel_burst", host_.kernel_burst},
+                  {"bpf", host_.bpf_available},
+                  {"cpus", host_.topology.online.size()}}},
+                {"controllers", ctls},
+                {"ready", ready_},
+                {"paused", executor_ ? executor_->paused() : false},
+                {"pods", snap_.pods.size()},
+                {"knobs_held", executor_ ? executor_->held().size() : 0},
+                {"journal_entries", journal_ ? journal_->entries().size() : 0}};
+
+  // Knobs per cgroup, for pods().
+  std::map<std::string, nlohmann::json> by_cgroup;
+  if (executor_) {
+    for (const auto& [ref, h] : executor_->held()) {
+      auto cur = executor_->current(ref);
+      auto orig = executor_->original(ref);
+      std::string name(cg::to_string(ref.knob));
+      if (!ref.device.empty()) name += "[" + ref.device + "]";
+      by_cgroup[ref.cgroup][name] = {{"current", cur ? cg::value_to_string(*cur) : ""},
+                                     {"original", orig ? cg::value_to_string(*orig) : ""},
+                                     {"owner", h.owner},
+                                     {"reason", h.reason}};
+    }
+  }
+  auto knobs_of = [&](const std::string& cgroup) {
+    auto it = by_cgroup.find(cgroup);
+    return it == by_cgroup.end() || cgroup.empty() ? nlohmann::json::object() : it->second;
+  };
+  for (const auto& p : snap_.pods) {
+    nlohmann::json cs = nlohmann::json::array();
+    for (const auto& c : p.containers)
+      cs.push_back({{"name", c.spec.name}, {"cgroup", c.cgroup}, {"knobs", knobs_of(c.cgroup)}});
+    st->pods.push_back({{"namespace", p.pod.namespace_},
+                        {"name", p.pod.name},
+                        {"uid", p.pod.uid},
+                        {"qos", std::string(model::to_string(p.pod.qos))},
+                        {"kube_qos", std::string(model::to_string(p.pod.kube_qos))},
+                        {"cgroup", p.cgroup},
+                        {"knobs", knobs_of(p.cgroup)},
+                        {"containers", cs}});
+  }
+  auto loaded = std::chrono::duration<double>(config_loaded_at_.time_since_epoch()).count();
+  st->config = {{"effective", {{"agent", settings_to_json(config_.doc.agent)}, {"policy", config_.effective.policy}}},
+                {"applied", config_.effective.applied},
+                {"source", config_.source},
+                {"loaded_at", loaded},
+                {"last_error", config_error_}};
+  queries_->publish(std::move(st));
+}
+
+nlohmann::json Agent::restore_now() {
+  if (io_.stopped() || !io_.get_executor().running_in_this_thread()) {
+    // Called from an API thread: run on the loop and wait. (If the loop is not running, run inline.)
+    if (io_.stopped() || stopping_) return {{"error", "agent is stopping"}};
+    std::promise<nlohmann::json> p;
+    auto fut = p.get_future();
+    boost::asio::post(io_, [this, &p] {
+      auto r = executor_->restore_all();
+      executor_->set_paused(true);
+      log::warn(kLog, "restore requested over the API: every changed knob is back; actuation paused until restart");
+      publish();
+      p.set_value(std::move(r));
+    });
+    if (fut.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      return {{"error", "timed out waiting for the event loop"}};
+    return fut.get();
+  }
+  auto r = executor_->restore_all();
+  executor_->set_paused(true);
+  return r;
+}
+
+// ---- run / stop ---------------------------------------------------------------------------------------------------
+
+void Agent::request_stop(bool restore) {
+  boost::asio::post(io_, [this, restore] {
+    if (stopping_) return;
+    if (restore) {
+      auto r = executor_->restore_all();
+      log::info(kLog, "restore on exit: " + r.dump());
+    }
+    stopping_ = true;
+    boost::system::error_code ec;
+    tick_timer_.cancel();
+    fetch_timer_.cancel();
+    reload_timer_.cancel();
+    sync_timer_.cancel();
+    if (signals_) signals_->cancel(ec);
+    inotify_.reset();
+    io_.stop();
+  });
+}
+
+int Agent::run() {
+  if (opts_.watch) {
+    inotify_ = std::make_unique<InotifyWatch>(io_);
+    if (!inotify_->ok()) {
+      log::warn(kLog, "inotify unavailable: config, pods file and kubepods changes are seen on the poll interval only");
+      inotify_.reset();
+    } else {
+      watch_inputs();
+      watch_kubepods();
+    }
+  }
+  if (opts_.handle_signals) {
+    signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [this, &on_signal](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log::info(kLog, "SIGHUP: reloading config");
+        config_fingerprint_.clear();
+        reload_config();
+        signals_->async_wait(on_signal);
+        return;
+      }
+      log::info(kLog, std::string("signal ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping" +
+                          (config_.doc.agent.restore_on_exit ? " (restoring every changed knob first)" : ""));
+      request_stop(config_.doc.agent.restore_on_exit);
+    };
+    signals_->async_wait(on_signal);
+    start_fetch();
+    schedule_tick();
+    io_.run();
+  } else {
+    start_fetch();
+    schedule_tick();
+    io_.run();
+  }
+  return 0;
+}
+
+}  // namespace slo::agent

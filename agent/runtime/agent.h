@@ -1,0 +1,149 @@
+// The agent: one Boost.Asio io_context thread drives ticks of observe → decide → act.
+//
+//  observe  pods from the PodSource (fetched on a worker thread, on change / interval / new pod cgroup seen by
+//           inotify), resolved to cgroups; cpu.stat of hot cgroups every tick, every other stat every stats interval
+//           (kept-open files); node stats from --proc-root.
+//  decide   each enabled controller whose period is due, in registry order, one Blackboard per tick.
+//  act      the Executor diff-writes the intent sets (journaled, ordered, one owner per knob).
+//
+// The API servers read a PublishedState (RuntimeQueries) that the loop swaps in after ticks.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "agent/act/executor.h"
+#include "agent/act/journal.h"
+#include "agent/observe/inotify_watch.h"
+#include "agent/observe/node_stats.h"
+#include "agent/observe/pod_source.h"
+#include "agent/observe/stats_collector.h"
+#include "agent/runtime/config.h"
+#include "agent/runtime/controller.h"
+#include "agent/runtime/runtime_metrics.h"
+#include "agent/runtime/runtime_queries.h"
+#include "agent/runtime/snapshot.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace slo::agent {
+
+struct AgentOptions {
+  std::string config_path, policy_dir;
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string resctrl_root = "/sys/fs/resctrl";
+  std::string sysfs_root = "/sys";
+  std::string proc_root = "/proc";
+  std::string state_dir = "/var/lib/sloagent";
+  ConfigOverrides overrides;
+  std::unique_ptr<PodSource> pod_source;  // file source (--pods-file) or a registered one (kubelet)
+  bool handle_signals = true;             // SIGTERM/SIGINT stop, SIGHUP reloads
+  bool watch = true;                      // inotify on config, policy dir, pods file, kubepods tree
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions opts);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Loads the config, probes the host and the controllers, opens the journal. A message on fatal errors.
+  std::optional<std::string> init();
+  // Runs the loop on the calling thread until stop. Returns the exit code.
+  int run();
+  // Thread-safe: stop the loop (after putting every changed knob back when restore is true).
+  void request_stop(bool restore);
+
+  // Synchronous steps for tests and benchmarks (the loop must not be running).
+  bool sync_pods_now();       // fetch + resolve on this thread; false when the fetch failed
+  // One observe → decide → act. all_due: every controller decides; force_slow: read every stat (a slow tick).
+  void tick(bool all_due, bool force_slow = false);
+  bool reload_config();       // true when a new config was adopted
+
+  const Snapshot& snapshot() const { return snap_; }
+  Executor& executor() { return *executor_; }
+  const HostInfo& host() const { return host_; }
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  std::shared_ptr<RuntimeQueries> queries() const { return queries_; }
+  boost::asio::io_context& io() { return io_; }
+  uint64_t stat_preads() const { return stats_ ? stats_->preads() : 0; }
+  size_t enabled_controllers() const;
+  std::string last_config_error() const { return config_error_; }
+
+ private:
+  struct Ctl {
+    std::string name;
+    std::unique_ptr<Controller> impl;
+    Capability cap;
+    bool enabled = false;  // probe supported and enabled by config
+    std::chrono::steady_clock::time_point next_due{};
+    double last_tick_seconds = 0;
+    std::set<std::string> hot;
+    prometheus::Histogram* hist = nullptr;
+  };
+
+  void apply_settings();
+  void configure_controllers(bool initial);
+  void on_fetched(PodFetch f);
+  void start_fetch();
+  void schedule_fetch(std::chrono::milliseconds delay);
+  void resolve();
+  void watch_kubepods();
+  void watch_inputs();
+  void schedule_tick();
+  void schedule_reload();
+  void observe(bool slow, std::chrono::steady_clock::time_point now);
+  void publish();
+  std::string pod_key_of_cgroup(const std::string& cgroup) const;
+  nlohmann::json restore_now();
+
+  AgentOptions opts_;
+  boost::asio::io_context io_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<RuntimeMetrics> metrics_;
+  std::unique_ptr<cg::CgroupFs> fs_;
+  HostInfo host_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<StatsCollector> stats_;
+  std::unique_ptr<NodeStatsReader> node_reader_;
+  std::vector<Ctl> ctls_;
+  Snapshot snap_;
+  std::unordered_map<std::string, ContainerStats*> stats_index_;  // cgroup → its stats in snap_.pods
+  std::map<std::string, std::string> pod_cgroups_;                // pod cgroup → pod key
+  std::vector<model::Pod> pods_raw_;
+  bool pods_synced_ = false;
+  bool force_all_ = true;
+  std::set<std::string> hot_;
+
+  LoadedConfig config_;
+  std::string config_error_;
+  std::chrono::system_clock::time_point config_loaded_at_{};
+  std::string config_fingerprint_;
+
+  std::shared_ptr<RuntimeQueries> queries_;
+  std::unique_ptr<InotifyWatch> inotify_;
+  std::map<std::string, int> kube_watches_;  // absolute dir → wd
+  boost::asio::steady_timer tick_timer_, fetch_timer_, reload_timer_, sync_timer_;
+  boost::asio::thread_pool worker_{1};
+  bool fetch_in_flight_ = false, fetch_again_ = false, reload_pending_ = false, sync_pending_ = false;
+  std::unique_ptr<boost::asio::signal_set> signals_;
+  std::chrono::steady_clock::time_point next_slow_{}, next_reassert_{}, next_publish_{}, started_{};
+  std::chrono::steady_clock::time_point next_tick_{};
+  bool ready_ = false, stopping_ = false;
+};
+
+}  // namespace slo::agent

@@ -1,0 +1,109 @@
+// The agent's configuration: JSON/YAML document → plain structs → validation → the effective policy for this node.
+//
+// Document (see docs/config-runtime.md):
+//   agent:            runtime settings (AgentSettings below)
+//   clusterStrategy:  policy blocks for every node ({cpuBurstStrategy: {...}, ...}: owned by the controllers)
+//   nodeStrategies:   [{name, nodeSelector: {matchLabels, matchExpressions}, <policy blocks>}]; the first whose
+//                     selector matches this node is merged over clusterStrategy (JSON merge patch)
+// Policy CRs (kind ColocationPolicy, --policy-dir) are merged on top, lowest spec.priority first.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/runtime/log.h"
+
+namespace slo::agent {
+
+struct AgentSettings {
+  std::string node_name;                          // agent.nodeName (CLI --node-name wins)
+  std::map<std::string, std::string> node_labels;  // agent.nodeLabels (standalone: the labels selectors match)
+  std::chrono::milliseconds tick{100};            // agent.tickMs: fast tick (hot cpu.stat, due controllers)
+  std::chrono::milliseconds stats_interval{1000};  // agent.statsIntervalMs: every other stat
+  std::chrono::milliseconds pods_interval{10000};  // agent.podsIntervalMs: pod source poll interval
+  std::chrono::seconds reassert{30};               // agent.reassertSeconds: re-read owned knobs
+  std::string kubepods_parent;                     // agent.kubepodsParent: cgroup below which kubepods lives
+  log::Level log_level = log::Level::info;         // agent.logLevel
+  bool restore_on_exit = false;                    // agent.restoreOnExit
+  std::optional<std::vector<std::string>> enabled_controllers;  // agent.controllers.enabled (absent = all)
+  std::vector<std::string> disabled_controllers;                // agent.controllers.disabled
+
+  bool controller_enabled(const std::string& name) const;
+};
+
+struct ConfigDocument {
+  AgentSettings agent;
+  nlohmann::json cluster_strategy = nlohmann::json::object();
+  nlohmann::json node_strategies = nlohmann::json::array();
+};
+
+// A ColocationPolicy object from --policy-dir.
+struct PolicyCr {
+  std::string name;
+  std::string source;  // file it came from
+  int priority = 0;
+  nlohmann::json node_selector = nlohmann::json::object();
+  nlohmann::json strategies = nlohmann::json::object();  // spec minus nodeSelector/priority
+};
+
+// Errors name the field: "agent.tickMs: must be between 10 and 60000".
+struct ConfigError {
+  std::string field;
+  std::string message;
+  std::string what() const { return field.empty() ? message : field + ": " + message; }
+};
+
+// Parses a loaded document. `known_controllers` validates agent.controllers names.
+std::optional<ConfigDocument> parse_config(const nlohmann::json& doc, const std::vector<std::string>& known_controllers,
+                                           ConfigError& err);
+
+// Label-selector match (matchLabels + matchExpressions In/NotIn/Exists/DoesNotExist). An invalid selector is an
+// error naming `field`.
+std::optional<bool> selector_matches(const nlohmann::json& selector, const std::map<std::string, std::string>& labels,
+                                     const std::string& field, ConfigError& err);
+
+// ColocationPolicy documents from every *.yaml/*.yml/*.json file in dir (sorted by name).
+std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, ConfigError& err);
+std::optional<PolicyCr> parse_policy_cr(const nlohmann::json& doc, const std::string& source, ConfigError& err);
+
+struct EffectivePolicy {
+  nlohmann::json policy = nlohmann::json::object();  // what every controller's configure() gets
+  std::vector<std::string> applied;  // "clusterStrategy", "nodeStrategies[1] (name)", "ColocationPolicy/x"
+};
+std::optional<EffectivePolicy> resolve_policy(const ConfigDocument& cfg, const std::map<std::string, std::string>& labels,
+                                              const std::vector<PolicyCr>& crs, ConfigError& err);
+
+// Node labels the selectors see: agent.nodeLabels plus kubernetes.io/hostname = node name.
+std::map<std::string, std::string> effective_node_labels(const AgentSettings& s);
+
+// The names of all registered controllers.
+std::vector<std::string> registered_controller_names();
+// Runs configure() on a fresh instance of every enabled registered controller; the first error wins, prefixed with
+// the controller's name.
+std::optional<std::string> validate_policy_with_controllers(const nlohmann::json& policy, const AgentSettings& s);
+
+// Everything a (re)load needs, from files to a validated result.
+struct LoadedConfig {
+  ConfigDocument doc;
+  EffectivePolicy effective;
+  std::vector<PolicyCr> crs;
+  std::string source;  // config file path or "(defaults)"
+};
+struct ConfigOverrides {  // command-line values that win over the file
+  std::optional<std::string> node_name;
+  std::optional<std::string> kubepods_parent;
+  std::optional<std::chrono::milliseconds> tick;
+  std::optional<log::Level> log_level;
+  std::optional<bool> restore_on_exit;
+};
+std::optional<LoadedConfig> load_config(const std::string& config_path, const std::string& policy_dir,
+                                        const ConfigOverrides& ov, std::string& error);
+
+nlohmann::json settings_to_json(const AgentSettings& s);
+
+}  // namespace slo::agent

@@ -1,0 +1,53 @@
+// Runtime metrics (prefix sloagent_, base units): tick durations per controller, config reloads, build info, node
+// and pod CPU/memory, per-container CPU throttling. Pod and container series are removed when the pod leaves.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "agent/runtime/snapshot.h"
+
+namespace slo::agent {
+
+class RuntimeMetrics {
+ public:
+  explicit RuntimeMetrics(prometheus::Registry& r);
+  ~RuntimeMetrics();
+
+  prometheus::Histogram& controller_tick(const std::string& controller);
+  prometheus::Histogram& phase(const std::string& phase);  // observe / decide / act
+  void config_reload(bool ok);
+  // Node and pod usage, throttling; called on every slow tick after stats were read.
+  void update_usage(const Snapshot& snap);
+
+ private:
+  struct Series;  // per pod / container gauges and the last cumulative values for deltas
+  prometheus::Family<prometheus::Histogram>& controller_tick_;
+  prometheus::Family<prometheus::Histogram>& phase_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Gauge& node_cpu_cores_;
+  prometheus::Gauge& node_cpu_usage_cores_;
+  prometheus::Gauge& node_mem_used_;
+  prometheus::Gauge& node_mem_total_;
+  prometheus::Family<prometheus::Gauge>& pod_cpu_;
+  prometheus::Family<prometheus::Gauge>& pod_mem_;
+  prometheus::Family<prometheus::Counter>& ctr_periods_;
+  prometheus::Family<prometheus::Counter>& ctr_throttled_;
+  prometheus::Family<prometheus::Gauge>& ctr_ratio_;
+  std::map<std::string, prometheus::Histogram*> ctl_hist_, phase_hist_;
+  std::map<std::string, std::unique_ptr<Series>> series_;  // key: pod uid or pod uid/container
+  std::optional<uint64_t> last_node_busy_;
+  std::chrono::steady_clock::time_point last_node_at_{};
+};
+
+}  // namespace slo::agent

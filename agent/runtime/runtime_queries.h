@@ -1,0 +1,61 @@
+// AgentQueries answered from what the event loop publishes: an immutable state (shared_ptr<const>) swapped under
+// a short lock after ticks, and a bounded per-pod decision history. Safe from any thread. restore() is posted to
+// the loop and waited for.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "agent/runtime/agent_queries.h"
+
+namespace slo::agent {
+
+struct PublishedState {
+  nlohmann::json status = nlohmann::json::object();
+  nlohmann::json pods = nlohmann::json::array();
+  nlohmann::json config = nlohmann::json::object();
+  nlohmann::json pools = nlohmann::json::object();
+  nlohmann::json rdt = nlohmann::json::object();
+  nlohmann::json reclaimed = nlohmann::json::object();
+  bool ready = false;
+};
+
+class RuntimeQueries final : public AgentQueries {
+ public:
+  // restore_on_loop runs the restore on the event loop and returns its result (blocks the caller).
+  explicit RuntimeQueries(std::function<nlohmann::json()> restore_on_loop) : restore_(std::move(restore_on_loop)) {}
+
+  void publish(std::shared_ptr<const PublishedState> s);
+  std::shared_ptr<const PublishedState> state() const;
+  // Appends decisions about a pod (newest last); keeps the last kMaxPerPod per pod.
+  void record(const std::string& pod_key, nlohmann::json decision);
+  void forget_pods_except(const std::function<bool(const std::string&)>& keep);
+  // Pods known to the loop: explain() of an unknown pod is nullopt, of a known pod without decisions [].
+  void set_known_pods(std::shared_ptr<const std::set<std::string>> keys);
+
+  nlohmann::json status() const override;
+  nlohmann::json pods() const override;
+  std::optional<nlohmann::json> explain(const std::string& pod_key) const override;
+  nlohmann::json config() const override;
+  nlohmann::json pools() const override;
+  nlohmann::json rdt() const override;
+  nlohmann::json reclaimed() const override;
+  nlohmann::json restore() override;
+  bool ready() const override;
+
+  static constexpr size_t kMaxPerPod = 200;
+
+ private:
+  std::function<nlohmann::json()> restore_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const PublishedState> state_ = std::make_shared<PublishedState>();
+  std::shared_ptr<const std::set<std::string>> known_ = std::make_shared<std::set<std::string>>();
+  std::map<std::string, std::deque<nlohmann::json>> history_;
+};
+
+}  // namespace slo::agent

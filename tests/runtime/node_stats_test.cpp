@@ -1,0 +1,86 @@
+// /proc parsers, pod → cgroup resolution and the pods file source.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "agent/observe/file_pod_source.h"
+#include "agent/observe/node_stats.h"
+#include "agent/observe/pod_resolver.h"
+#include "agent/observe/stats_collector.h"
+#include "tests/common/support.h"
+#include "tests/runtime/fake_node.h"
+
+using namespace slo;
+using namespace slo::agent;
+
+TEST_CASE("/proc/stat and /proc/meminfo parse") {
+  auto s = parse_proc_stat("cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n"
+                           "cpu1 50 3 25 500 10 2 1 1 0 0\nintr 1 2 3\n");
+  REQUIRE(s);
+  CHECK(s->cpus == 2);
+  CHECK(s->busy_ns == (100 + 5 + 50 + 3 + 2 + 1) * 10'000'000ULL);
+  CHECK(s->total_ns == (100 + 5 + 50 + 3 + 2 + 1 + 1000 + 20) * 10'000'000ULL);
+  CHECK(!parse_proc_stat("intr 1\n"));
+  auto m = parse_meminfo("MemTotal:       16000 kB\nMemFree:  100 kB\nMemAvailable:    4000 kB\n");
+  REQUIRE(m);
+  CHECK(m->total_bytes == 16000 * 1024);
+  CHECK(m->available_bytes == 4000 * 1024);
+  CHECK(!parse_meminfo("nothing\n"));
+}
+
+TEST_CASE("node stats from a proc root") {
+  test::TempDir tmp;
+  tmp.write("proc/stat", "cpu  1 0 1 10 0 0 0 0 0 0\ncpu0 1 0 1 10 0 0 0 0 0 0\n");
+  tmp.write("proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
+  NodeStatsReader r(tmp.sub("proc"));
+  REQUIRE(r.ok());
+  NodeStats n;
+  r.read(n);
+  CHECK(n.cpu_capacity_cores == 1);
+  CHECK(n.memory_used_bytes == 1024 * 1024);
+  CHECK(*n.cpu_busy_ns == 2 * 10'000'000ULL);
+}
+
+TEST_CASE("pods resolve to their kubelet cgroups; stats come through kept-open files") {
+  test::TempDir tmp;
+  test::FakeNode node(tmp.sub("cg"), false, "demo");
+  node.populate(2);
+  node.write_pod_list(tmp.sub("pods.json"));
+  FilePodSource src(tmp.sub("pods.json"), std::chrono::milliseconds(1000));
+  auto f = src.fetch();
+  REQUIRE(f.ok);
+  CHECK(!src.changed());
+  auto fs = cg::CgroupFs::open(node.root());
+  REQUIRE(fs.ok());
+  auto layout = cg::KubeletLayout::detect(fs.value, "demo");
+  REQUIRE(layout);
+  CHECK(!cg::KubeletLayout::detect(fs.value, ""));  // kubepods lives under the parent only
+  ResolveCounts counts;
+  auto pods = resolve_pods(fs.value, &*layout, f.pods.pods, {}, &counts);
+  REQUIRE(pods.size() == 2);
+  CHECK(counts.containers_found == 4);
+  CHECK(pods[0].cgroup == node.pod_cgroup(node.pods()[0]));
+  CHECK(pods[0].containers[1].cgroup == node.pod_cgroup(node.pods()[0]) + "/" + node.pods()[0].containers[1].id);
+
+  StatsCollector stats(fs.value);
+  auto now = std::chrono::steady_clock::now();
+  stats.read_cpu(pods[0].containers[0].cgroup, pods[0].containers[0].stats, now);
+  REQUIRE(pods[0].containers[0].stats.cpu_stat);
+  CHECK(pods[0].containers[0].stats.cpu_stat->nr_throttled == 2);
+  CHECK(*pods[0].containers[0].stats.cpu_usage_ns == 1000000);
+  node.write(pods[0].containers[0].cgroup, "cpu.stat", "nr_periods 20\nnr_throttled 5\nthrottled_time 1\n");
+  stats.read_cpu(pods[0].containers[0].cgroup, pods[0].containers[0].stats, now);
+  CHECK(pods[0].containers[0].stats.cpu_stat->nr_throttled == 5);  // same fd, re-read with pread
+  stats.read_memory(pods[0].containers[0].cgroup, pods[0].containers[0].stats);
+  REQUIRE(pods[0].containers[0].stats.memory);
+  CHECK(pods[0].containers[0].stats.memory->usage_bytes == 10485760);
+
+  // Re-resolve keeps stats of known containers; an updated pods file is seen as changed.
+  auto again = resolve_pods(fs.value, &*layout, f.pods.pods, pods);
+  CHECK(again[0].containers[0].stats.cpu_stat->nr_throttled == 5);
+  std::ofstream(tmp.sub("pods.json"), std::ios::app) << " ";
+  CHECK(src.changed());
+  // A broken file keeps the last good list (fetch fails instead of returning no pods).
+  std::ofstream(tmp.sub("pods.json"), std::ios::trunc) << "{\"items\": [";
+  CHECK(!src.fetch().ok);
+}

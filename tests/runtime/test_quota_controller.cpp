@@ -1,0 +1,58 @@
+// A controller for runtime tests only: holds cpu quota (and burst) on pod and container cgroups from its policy
+// block, so the runtime can be exercised without depending on the real controllers' algorithms.
+//   testQuota: {quotaUs: N, burstUs: M, claim: all|even|odd|none}
+// Containers get N, pods get N × containers (a pod quota below its containers' is EINVAL on v1), burst min(M, N).
+#include "agent/runtime/controller.h"
+
+namespace slo::test {
+
+class TestQuota final : public agent::Controller {
+ public:
+  std::string_view name() const override { return "TestQuota"; }
+  agent::Capability probe(const agent::HostInfo&) override { return {}; }
+  std::optional<std::string> configure(const nlohmann::json& policy) override {
+    if (!policy.contains("testQuota")) {
+      quota_ = -1;
+      claim_ = "none";
+      return std::nullopt;
+    }
+    const auto& b = policy["testQuota"];
+    if (!b.is_object()) return "testQuota: must be a map";
+    if (b.contains("quotaUs") && (!b["quotaUs"].is_number_integer() || b["quotaUs"].get<int64_t>() < 1000))
+      return "testQuota.quotaUs: must be an integer >= 1000";
+    std::string claim = b.value("claim", "all");
+    if (claim != "all" && claim != "even" && claim != "odd" && claim != "none")
+      return "testQuota.claim: must be all, even, odd or none";
+    quota_ = b.value("quotaUs", 50000);
+    burst_ = b.value("burstUs", 0);
+    claim_ = claim;
+    return std::nullopt;
+  }
+  std::chrono::milliseconds period() const override { return std::chrono::milliseconds(100); }
+  void decide(const agent::Snapshot& snap, agent::Blackboard& board, agent::IntentSink& out) override {
+    if (claim_ == "none") return;
+    size_t i = 0;
+    for (const auto& p : snap.pods) {
+      bool mine = claim_ == "all" || (claim_ == "even" && i % 2 == 0) || (claim_ == "odd" && i % 2 == 1);
+      ++i;
+      if (!mine || p.cgroup.empty()) continue;
+      int64_t n = 0;
+      for (const auto& c : p.containers) {
+        if (c.cgroup.empty()) continue;
+        ++n;
+        out.set({c.cgroup, cg::Knob::cpu_quota, ""}, quota_, "test quota");
+        if (burst_ > 0) out.set({c.cgroup, cg::Knob::cpu_burst, ""}, std::min(burst_, quota_), "test burst");
+        board.hot_cgroups.insert(c.cgroup);
+      }
+      if (n) out.set({p.cgroup, cg::Knob::cpu_quota, ""}, quota_ * n, "test pod quota");
+    }
+  }
+
+ private:
+  int64_t quota_ = -1, burst_ = 0;
+  std::string claim_ = "none";
+};
+
+SLO_REGISTER_CONTROLLER(TestQuota, 1000);
+
+}  // namespace slo::test
