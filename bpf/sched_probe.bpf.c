@@ -16,7 +16,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "cgroup_attr.bpf.h"
 #include "sched_types.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -31,6 +30,18 @@ struct wake_rec {
   __u32 slot;
   __u32 pad;
 };
+
+// Whether the tp_btf programs keep the pending wakeup in task-local storage (the loader enables it on kernels whose
+// local storage allocates with bpf_mem_alloc, safe under the rq lock: 6.4+). Otherwise, and always for raw_tp, the
+// `inflight` hash map below holds it (an update and a delete per sample, about twice the cost).
+const volatile bool use_task_storage = false;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct wake_rec);
+} wake_task SEC(".maps");
 
 // tid → when it became runnable and which pod slot it counts for.
 struct {
@@ -68,6 +79,25 @@ struct {
   __type(value, __u64);
 } throttle_last SEC(".maps");
 
+// Settings written by the loader before load (rodata: the verifier sees constants, dead branches are pruned).
+const volatile __u32 hierarchy_mode = SLO_HIER_V1;
+
+// Cgroups of known pods: kernfs id → histogram slot.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SLO_MAX_TRACKED_CGROUPS);
+  __type(key, __u64);
+  __type(value, __u32);
+} tracked SEC(".maps");
+
+// Number of entries in `tracked`, kept by the loader: lets every probe return at once while nothing is tracked.
+volatile __u32 tracked_count = 0;
+
+// Kernels before 5.14 call the task state field `state`.
+struct task_struct___pre514 {
+  volatile long state;
+} __attribute__((preserve_access_index));
+
 static __always_inline struct slo_runq_counters *counters_here(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&counters, &zero);
@@ -85,107 +115,42 @@ static __always_inline __u32 log2_u64(__u64 v) {
   return r;
 }
 
-static __always_inline void record_runnable(__u32 tid, __u32 slot) {
-  struct wake_rec rec = {.ts_ns = bpf_ktime_get_ns(), .slot = slot};
-  if (bpf_map_update_elem(&inflight, &tid, &rec, BPF_ANY) != 0) {
-    struct slo_runq_counters *c = counters_here();
-    if (c) c->inflight_full++;
-  }
-}
+// tp_btf: typed arguments, direct loads.
+#define SLO_ATTR_VARIANT btf
+#define SLO_RD(p, f) ((p)->f)
+#define SLO_TASK_STORAGE 1
+#include "sched_probe_handlers.bpf.h"
+#undef SLO_ATTR_VARIANT
+#undef SLO_RD
+#undef SLO_TASK_STORAGE
 
-static __always_inline int on_wakeup(struct task_struct *p) {
-  if (tracked_count == 0) return 0;
-  __u32 tid = BPF_CORE_READ(p, pid);
-  if (tid == 0) return 0;  // idle task
-  __u64 tracked_id = 0;
-  __u32 *slot = slo_tracked_ancestor(slo_task_cgroup(p), &tracked_id);
-  if (slot) record_runnable(tid, *slot);
-  return 0;
-}
-
-// Whether the task's group (or an ancestor group) is throttled right now.
-static __always_inline bool task_group_throttled(struct task_struct *t) {
-  if (!bpf_core_field_exists(t->se.cfs_rq)) return false;  // kernel without CONFIG_FAIR_GROUP_SCHED
-  struct cfs_rq *cfs_rq = BPF_CORE_READ(t, se.cfs_rq);
-  if (!cfs_rq) return false;
-  return BPF_CORE_READ(cfs_rq, throttle_count) > 0;
-}
-
-static __always_inline void emit_throttle(struct task_struct *t, __u64 tracked_id) {
-  __u64 now = bpf_ktime_get_ns();
-  __u64 *last = bpf_map_lookup_elem(&throttle_last, &tracked_id);
-  if (last && now - *last < throttle_min_gap_ns) return;
-  bpf_map_update_elem(&throttle_last, &tracked_id, &now, BPF_ANY);
-
-  struct slo_throttle_event *e = bpf_ringbuf_reserve(&throttle_events, sizeof(*e), 0);
-  if (!e) {
-    struct slo_runq_counters *c = counters_here();
-    if (c) c->throttle_lost++;
-    return;
-  }
-  struct cfs_rq *cfs_rq = BPF_CORE_READ(t, se.cfs_rq);
-  struct cgroup *cg = BPF_CORE_READ(cfs_rq, tg, css.cgroup);
-  e->ts_ns = now;
-  e->cgroup_id = cg ? slo_cgroup_id(cg) : 0;
-  e->tracked_id = tracked_id;
-  e->cpu = bpf_get_smp_processor_id();
-  e->pad = 0;
-  // The ring buffer wakes its reader through irq_work, never directly under the rq lock we run under.
-  bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next) {
-  if (tracked_count == 0) return 0;
-  __u32 prev_tid = BPF_CORE_READ(prev, pid);
-  if (prev_tid != 0 && slo_task_state(prev) == TASK_RUNNING) {
-    // Switched out while runnable: preempted (waits in the run queue again) or throttled (waits for quota).
-    __u64 tracked_id = 0;
-    __u32 *slot = slo_tracked_ancestor(slo_task_cgroup(prev), &tracked_id);
-    if (slot) {
-      if (task_group_throttled(prev))
-        emit_throttle(prev, tracked_id);
-      else
-        record_runnable(prev_tid, *slot);
-    }
-  }
-
-  __u32 tid = BPF_CORE_READ(next, pid);
-  struct wake_rec *rec = bpf_map_lookup_elem(&inflight, &tid);
-  if (!rec) return 0;
-  __u64 now = bpf_ktime_get_ns();
-  __u64 delta = now > rec->ts_ns ? now - rec->ts_ns : 0;
-  __u32 slot = rec->slot;
-  bpf_map_delete_elem(&inflight, &tid);
-
-  struct slo_runq_hist *h = bpf_map_lookup_elem(&hists, &slot);
-  if (!h) return 0;
-  __u32 b = log2_u64(delta / 1000);
-  if (b >= SLO_RUNQ_BUCKETS) b = SLO_RUNQ_BUCKETS - 1;
-  h->buckets[b]++;
-  h->sum_ns += delta;
-  struct slo_runq_counters *c = counters_here();
-  if (c) c->samples++;
-  return 0;
-}
+// raw_tp: untyped arguments, probe reads.
+#define SLO_ATTR_VARIANT raw
+#define SLO_RD(p, f) BPF_CORE_READ(p, f)
+#define SLO_TASK_STORAGE 0  // task storage needs a typed task pointer
+#include "sched_probe_handlers.bpf.h"
+#undef SLO_ATTR_VARIANT
+#undef SLO_RD
+#undef SLO_TASK_STORAGE
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(btf_sched_wakeup, struct task_struct *p) { return on_wakeup(p); }
+int BPF_PROG(btf_sched_wakeup, struct task_struct *p) { return on_wakeup_btf(p); }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(btf_sched_wakeup_new, struct task_struct *p) { return on_wakeup(p); }
+int BPF_PROG(btf_sched_wakeup_new, struct task_struct *p) { return on_wakeup_btf(p); }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
-  return on_switch(prev, next);
+  return on_switch_btf(prev, next);
 }
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_sched_wakeup, struct task_struct *p) { return on_wakeup(p); }
+int BPF_PROG(raw_sched_wakeup, struct task_struct *p) { return on_wakeup_raw(p); }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(raw_sched_wakeup_new, struct task_struct *p) { return on_wakeup(p); }
+int BPF_PROG(raw_sched_wakeup_new, struct task_struct *p) { return on_wakeup_raw(p); }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
-  return on_switch(prev, next);
+  return on_switch_raw(prev, next);
 }

@@ -5,6 +5,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -23,11 +28,26 @@ static_assert(sizeof(RunqHistogram::buckets) == sizeof(slo_runq_hist::buckets));
 bool built_with_bpf() { return true; }
 std::string_view to_string(AttachKind k) { return k == AttachKind::tp_btf ? "tp_btf" : "raw_tp"; }
 
+namespace {
+
+// Task-local storage allocates on first use; before Linux 6.4 that was a GFP_ATOMIC kmalloc, which may wake kswapd
+// and so take an rq lock we already hold in sched_wakeup/sched_switch. From 6.4 it uses bpf_mem_alloc (no locks).
+bool task_storage_safe() {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 4);
+}
+
+}  // namespace
+
 struct SchedProbe::Impl {
   sched_probe* skel = nullptr;
   std::vector<bpf_link*> links;
   ring_buffer* rb = nullptr;
   AttachKind kind = AttachKind::tp_btf;
+  bool task_storage = false;
   std::string tp_btf_failure;
   detail::TrackedMap tracked;
   std::deque<uint32_t> free_slots;  // FIFO: a freed slot is reused last, so late samples of a gone pod fade out
@@ -53,6 +73,9 @@ struct SchedProbe::Impl {
     skel->rodata->hierarchy_mode = o.hierarchy == Hierarchy::v2 ? SLO_HIER_V2 : SLO_HIER_V1;
     skel->rodata->throttle_min_gap_ns = o.throttle_min_gap_ns;
     bool btf = k == AttachKind::tp_btf;
+    skel->rodata->use_task_storage = btf && task_storage_safe();
+    // raw_tp programs never touch the task storage map: do not require the kernel to have that map type.
+    if (!btf) bpf_map__set_autocreate(skel->maps.wake_task, false);
     bpf_program* btf_progs[] = {skel->progs.btf_sched_wakeup, skel->progs.btf_sched_wakeup_new,
                                 skel->progs.btf_sched_switch};
     bpf_program* raw_progs[] = {skel->progs.raw_sched_wakeup, skel->progs.raw_sched_wakeup_new,
@@ -68,6 +91,7 @@ struct SchedProbe::Impl {
     rb = ring_buffer__new(bpf_map__fd(skel->maps.throttle_events), &Impl::on_sample, this, nullptr);
     if (!rb) return fail(error, "throttle ring buffer", errno);
     kind = k;
+    task_storage = skel->rodata->use_task_storage;
     tracked = detail::TrackedMap(bpf_map__fd(skel->maps.tracked), &skel->bss->tracked_count);
     return true;
   }
@@ -130,6 +154,7 @@ std::unique_ptr<SchedProbe> SchedProbe::open(const SchedProbeOptions& options, s
 }
 
 AttachKind SchedProbe::attach_kind() const { return impl_->kind; }
+bool SchedProbe::uses_task_storage() const { return impl_->task_storage; }
 const std::string& SchedProbe::tp_btf_failure() const { return impl_->tp_btf_failure; }
 
 bool SchedProbe::track(uint64_t cgroup_id, std::string* error) {
@@ -181,6 +206,28 @@ SchedProbeCounters SchedProbe::counters() const {
     out.samples += c.samples;
     out.inflight_full += c.inflight_full;
     out.throttle_lost += c.throttle_lost;
+  }
+  return out;
+}
+
+int enable_run_time_stats() {
+  int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  return fd >= 0 ? fd : -errno;
+}
+
+std::vector<ProgramStats> SchedProbe::program_stats() const {
+  std::vector<ProgramStats> out;
+  for (bpf_link* l : impl_->links) {
+    bpf_link_info link_info{};
+    uint32_t len = sizeof link_info;
+    if (bpf_obj_get_info_by_fd(bpf_link__fd(l), &link_info, &len) != 0) continue;
+    int prog_fd = bpf_prog_get_fd_by_id(link_info.prog_id);
+    if (prog_fd < 0) continue;
+    bpf_prog_info info{};
+    len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0)
+      out.push_back(ProgramStats{info.name, info.run_cnt, info.run_time_ns});
+    ::close(prog_fd);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bpf/runq_histogram.h"
 
@@ -44,6 +45,18 @@ struct ThrottleEvent {
   uint32_t cpu = 0;
 };
 
+// Kernel-side cost of one attached program (counted only while BPF run-time stats are enabled, see
+// enable_run_time_stats()).
+struct ProgramStats {
+  std::string name;
+  uint64_t run_count = 0;
+  uint64_t run_time_ns = 0;
+};
+
+// Turns on the kernel's BPF run-time statistics for as long as the returned fd is open (BPF_ENABLE_STATS; the
+// stats themselves cost two clock reads per run, so only benchmarks use this). -errno on failure.
+int enable_run_time_stats();
+
 class SchedProbe {
  public:
   // Loads and attaches. Tries the tp_btf programs first and falls back to raw_tp when they fail to load or attach.
@@ -54,6 +67,8 @@ class SchedProbe {
   SchedProbe& operator=(const SchedProbe&) = delete;
 
   AttachKind attach_kind() const;
+  // Whether pending wakeups live in task-local storage (tp_btf on Linux ≥ 6.4) rather than a hash map.
+  bool uses_task_storage() const;
   // Why tp_btf was not used (empty when it was).
   const std::string& tp_btf_failure() const;
 
@@ -66,6 +81,8 @@ class SchedProbe {
   // Cumulative run-queue histogram since track(), summed over CPUs. False when not tracked or the read fails.
   bool read(uint64_t cgroup_id, RunqHistogram& out) const;
   SchedProbeCounters counters() const;
+  // Run counts and times of the attached programs.
+  std::vector<ProgramStats> program_stats() const;
 
   // Throttle events. An epoll fd that becomes readable when events are pending (owned by the probe): wrap a dup()
   // of it in a boost::asio::posix::stream_descriptor, async_wait(wait_read), then drain().

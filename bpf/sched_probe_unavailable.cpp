@@ -21,6 +21,7 @@ std::unique_ptr<SchedProbe> SchedProbe::open(const SchedProbeOptions&, std::stri
   return nullptr;
 }
 AttachKind SchedProbe::attach_kind() const { return AttachKind::raw_tp; }
+bool SchedProbe::uses_task_storage() const { return false; }
 const std::string& SchedProbe::tp_btf_failure() const {
   static const std::string reason = kNotBuilt;
   return reason;
@@ -34,6 +35,8 @@ bool SchedProbe::tracked(uint64_t) const { return false; }
 size_t SchedProbe::tracked_count() const { return 0; }
 bool SchedProbe::read(uint64_t, RunqHistogram&) const { return false; }
 SchedProbeCounters SchedProbe::counters() const { return {}; }
+std::vector<ProgramStats> SchedProbe::program_stats() const { return {}; }
+int enable_run_time_stats() { return -95; }  // -EOPNOTSUPP
 int SchedProbe::throttle_epoll_fd() const { return -1; }
 int SchedProbe::drain_throttle_events(const std::function<void(const ThrottleEvent&)>&) { return 0; }
 
