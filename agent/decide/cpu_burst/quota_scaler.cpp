@@ -22,6 +22,18 @@ std::string fmt(const char* f, double a) {
 
 }  // namespace
 
+bool QuotaScaler::at_limit(const CpuWindow& w, const ScalerLimits& lim) const {
+  // Usage that fills the quota over the whole window is throttling the kernel has not accounted yet: nr_throttled
+  // only moves at the end of a period, so this signal is up to a period earlier.
+  return w.usage_cores && *w.usage_cores >= kAtLimitFraction * double(quota_us_) / double(lim.period_us);
+}
+
+std::string QuotaScaler::evidence(const CpuWindow& w) const {
+  if (w.throttled())
+    return "throttled in " + std::to_string(w.throttled_periods) + "/" + std::to_string(w.periods) + " periods";
+  return "at its limit (used " + fmt("%.2f", w.usage_cores.value_or(0)) + " CPU)";
+}
+
 bool QuotaScaler::set(int64_t q, std::string why) {
   if (q == quota_us_) return false;
   quota_us_ = q;
@@ -68,7 +80,7 @@ ScalerStep QuotaScaler::update(const std::optional<CpuWindow>& w, const ScalerLi
     int64_t q = orig + (quota_us_ - orig) / 2;
     if (q - orig < std::max(kMinQuotaUs, orig / 10)) q = orig;
     set(q, "node overload: scaling quota back " + P(quota_us_) + " → " + P(q) + " CPU");
-  } else if (w && w->throttled()) {
+  } else if (w && (w->throttled() || at_limit(*w, lim))) {
     last_pressure_ = now;
     if (guard == GuardState::idle || guard == GuardState::unknown) {
       if (!budget_exhausted_ && quota_us_ < top) {
@@ -76,16 +88,13 @@ ScalerStep QuotaScaler::update(const std::optional<CpuWindow>& w, const ScalerLi
         double demand = usage + w->throttled_cores;
         int64_t target = int64_t(std::ceil(demand * lim.headroom * double(lim.period_us)));
         std::string why;
-        if (w->throttled_cores * double(lim.period_us) < double(quota_us_) / 20 ||
-            target <= quota_us_ + quota_us_ / 20) {
+        if (demand * double(lim.period_us) <= 1.05 * double(quota_us_)) {
           // The throttled time of the current period is only accounted when it ends, so a fresh burst can look
           // like no demand beyond the quota: go halfway to the cap, the next tick measures the rest.
           target = quota_us_ + (top - quota_us_ + 1) / 2;
-          why = "throttled in " + std::to_string(w->throttled_periods) + "/" + std::to_string(w->periods) +
-                " periods, demand not yet measurable: raise quota " + P(quota_us_) + " → ";
+          why = evidence(*w) + ", demand not yet measurable: raise quota " + P(quota_us_) + " → ";
         } else {
-          why = "throttled in " + std::to_string(w->throttled_periods) + "/" + std::to_string(w->periods) +
-                " periods, demand " + fmt("%.2f", demand) + " CPU: raise quota " + P(quota_us_) + " → ";
+          why = evidence(*w) + ", demand " + fmt("%.2f", demand) + " CPU: raise quota " + P(quota_us_) + " → ";
         }
         target = std::clamp(target, orig, top);
         if (target > quota_us_) {

@@ -44,6 +44,8 @@ class QuotaScaler {
  public:
   // Usage at or above this fraction of the current quota counts as pressure (the container is using what it got).
   static constexpr double kPressureFraction = 0.9;
+  // Usage at or above this fraction of the quota over a tick counts as throttled (not yet accounted by the kernel).
+  static constexpr double kAtLimitFraction = 0.95;
   // Kernel minimum for cpu.cfs_quota_us.
   static constexpr int64_t kMinQuotaUs = 1000;
 
@@ -57,6 +59,8 @@ class QuotaScaler {
 
  private:
   void settle_budget(const CpuWindow& w, const ScalerLimits& lim);
+  bool at_limit(const CpuWindow& w, const ScalerLimits& lim) const;
+  std::string evidence(const CpuWindow& w) const;
   bool set(int64_t q, std::string why);
 
   int64_t quota_us_ = 0;  // 0 = not started (original)

@@ -539,3 +539,26 @@ TEST_CASE("intent sets stay kernel-consistent across a burst episode with severa
     CHECK(s.intents.size() == 8);  // pod + 3 containers, quota + burst
   }
 }
+
+TEST_CASE("usage filling the quota counts as throttling before the kernel accounts it", "[cpu_burst]") {
+  QuotaScaler sc;
+  ScalerLimits lim{100000, 60000, 180000, -1, std::chrono::milliseconds(1000), 1.2};
+  auto t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  sc.update(std::nullopt, lim, GuardState::idle, t);
+  CpuWindow w;
+  w.seconds = 0.1;
+  w.periods = 1;
+  w.usage_cores = 0.55;  // 92 % of the quota: not at the limit
+  auto st = sc.update(w, lim, GuardState::idle, t + std::chrono::milliseconds(100));
+  CHECK_FALSE(st.raised);
+  CHECK(st.quota_us == 60000);
+  w.usage_cores = 1.2;  // burst spent on top of the quota: the period is full
+  st = sc.update(w, lim, GuardState::idle, t + std::chrono::milliseconds(200));
+  CHECK(st.raised);
+  CHECK(st.quota_us == 144000);  // 1.2 × 1.2
+  CHECK(st.reason.find("at its limit") != std::string::npos);
+  // Cooling: the same evidence raises nothing.
+  QuotaScaler cool;
+  cool.update(std::nullopt, lim, GuardState::cooling, t);
+  CHECK(cool.update(w, lim, GuardState::cooling, t + std::chrono::milliseconds(100)).quota_us == 60000);
+}
