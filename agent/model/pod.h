@@ -73,6 +73,9 @@ struct PodListParse {
 // Parses a v1 PodList. Throws nothing; a malformed document yields an error and no pods.
 PodListParse parse_pod_list(std::string_view json_text);
 PodListParse parse_pod_list(const nlohmann::json& doc);
+// Text overloads so a std::string or a literal does not silently convert to a JSON string value.
+PodListParse parse_pod_list(const std::string& json_text);
+PodListParse parse_pod_list(const char* json_text);
 
 // Kubernetes QoS class from requests/limits (status.qosClass is used when present).
 KubeQos derive_kube_qos(const Pod& pod);

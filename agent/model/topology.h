@@ -18,7 +18,7 @@ struct CpuInfo {
   int package = 0;   // physical_package_id
   int die = 0;       // die_id (0 where absent)
   int core = 0;      // core_id (unique only within a package)
-  int numa = 0;      // from nodeN/cpulist; 0 when the host has no NUMA info
+  int numa = 0;      // from nodeN/cpulist; 0 when the host has no NUMA info, -1 when no present node lists it
   int l3 = -1;       // L3 domain id: cache/index*/level==3 id, or the first CPU of shared_cpu_list; -1 if none
   int core_key = 0;  // unique physical-core id across the node (first CPU of thread_siblings_list)
   bool online = true;
@@ -37,6 +37,7 @@ struct Topology {
   std::vector<NumaNode> numa_nodes;
   int64_t memory_bytes = 0;  // sum of NUMA memory, or 0 when unknown (callers fall back to /proc/meminfo)
 
+  // sysfs_root is the sysfs mount ("/sys"); a directory that contains sys/ (a fixture tree) is accepted too.
   static cg::Result<Topology> read(const std::string& sysfs_root);
 
   const CpuInfo* cpu(int id) const;
@@ -45,7 +46,9 @@ struct Topology {
   cg::CpuSet numa_cpus(int node) const;
   std::map<int, cg::CpuSet> cores() const;    // core_key → CPUs
   std::map<int, cg::CpuSet> l3_domains() const;
-  int threads_per_core() const;
+  int threads_per_core() const;  // the most threads any core has (2 on a hybrid P+E host)
+  std::map<int, cg::CpuSet> packages() const;  // physical_package_id → CPUs
+  cg::CpuSet all() const;                      // every CPU in `cpus`
 };
 
 void to_json(nlohmann::json& j, const Topology& t);
