@@ -71,15 +71,17 @@ std::string value_to_string(const KnobValue& v) {
 }
 
 std::optional<KnobValue> value_from_string(Knob k, std::string_view text) {
+  // Built in place: GCC 12 with -fsanitize reports a false -Wmaybe-uninitialized when a temporary
+  // variant<int64_t, CpuSet> is moved into an optional.
   text = trim(text);
+  std::optional<KnobValue> out;
   if (is_cpuset_knob(k)) {
     auto s = CpuSet::parse(text);
-    if (!s) return std::nullopt;
-    return KnobValue{*s};
+    if (s) out.emplace(std::in_place_type<CpuSet>, std::move(*s));
+    return out;
   }
-  auto n = parse_i64(text, /*allow_max=*/true);
-  if (!n) return std::nullopt;
-  return KnobValue{*n};
+  if (auto n = parse_i64(text, /*allow_max=*/true)) out.emplace(std::in_place_type<int64_t>, *n);
+  return out;
 }
 
 int64_t as_int(const KnobValue& v) {

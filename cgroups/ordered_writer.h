@@ -1,7 +1,7 @@
 // Applies a batch of desired knob values across a pod and its containers in an order the kernel accepts
 // (GUIDE §2), skipping values that already hold, and reports one outcome per knob.
 //
-// Phases: (1) burst lowered; (2) cpu quota raised, parents before children (-1 counts as infinite);
+// Phases: (1) burst lowered; then period changes, parents first; (2) cpu quota raised, parents before children (-1 counts as infinite);
 // (3) cpu quota lowered, children before parents; (4) burst raised, clamped to the final quota where the kernel
 // requires burst <= quota; cpuset: (5) widened top-down with the union of current and desired, (6) final values
 // bottom-up; then every other knob (shares, memory, io) in depth order.

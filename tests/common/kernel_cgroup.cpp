@@ -150,7 +150,12 @@ std::optional<std::string> KernelCgroup::unavailable_reason() {
   if (::geteuid() != 0) return "kernel cgroup tests need root";
   std::string root = cgroup_root();
   long m = magic_of(root);
-  if (m == CGROUP2_SUPER_MAGIC) return std::nullopt;
+  if (m == CGROUP2_SUPER_MAGIC) {
+    // A cgroup2 mount whose controllers are all bound to v1 (this host's /sys/fs/cgroup/unified) cannot run them.
+    std::string avail = " " + trimmed(read_path(root + "/cgroup.controllers")) + " ";
+    if (avail.find(" cpu ") == std::string::npos) return root + " is cgroup2 without the cpu controller";
+    return std::nullopt;
+  }
   if (m != TMPFS_MAGIC) return root + " is neither a cgroup2 mount nor a tmpfs of v1 mounts";
   std::string cpu = root + "/cpu";
   if (magic_of(cpu) != CGROUP_SUPER_MAGIC) return root + "/cpu is not a cgroup v1 mount";
