@@ -342,10 +342,10 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
   // ---- kernel burst ----
   if (pol.kernel_burst()) {
     if (!kernel_burst_) {
-      if (mem.status == "managed")
+      if (!mem.noted_no_kernel_burst)
         record(mem, snap, {{"event", "kernel burst unavailable"},
                            {"reason", "the kernel has no CFS burst: cpuBurstPercent has no effect here"}});
-      mem.status = "managed (no kernel burst)";
+      mem.noted_no_kernel_burst = true;
     } else {
       auto burst_for = [&](const std::string& cgroup, int64_t quota_us, int64_t period_us, const std::string& container) {
         // Burst is sized on the original quota: it is the lowest quota this controller holds, so the value stays

@@ -50,6 +50,7 @@ class CpuBurstController : public Controller {
     std::map<std::string, int64_t> prev;   // … and the tick before (to log changes only)
     std::string status;                    // last eligibility verdict ("managed", "step aside: …")
     std::string ns, name;
+    bool noted_no_kernel_burst = false;  // said once in explain()
   };
 
   void decide_pod(const Snapshot& snap, const PodState& ps, Blackboard& board, IntentSink& out, PodMemory& mem);

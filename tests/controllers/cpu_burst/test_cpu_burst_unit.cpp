@@ -211,6 +211,17 @@ TEST_CASE("kernel without CFS burst: auto scales quota only and says why", "[cpu
   auto s = r.world.decide(c);
   CHECK(s.find(r.world.container_cgroup(p, 0), cg::Knob::cpu_burst) == nullptr);
   CHECK(s.find(r.world.container_cgroup(p, 0), cg::Knob::cpu_quota) != nullptr);
+  for (int i = 0; i < 3; ++i) {
+    r.world.advance({});
+    r.world.decide(c);
+  }
+  int said = 0, managed = 0;
+  for (const auto& d : c.explain(r.world.key(p))) {
+    said += d.value("event", "") == "kernel burst unavailable";
+    managed += d.value("event", "") == "managed";
+  }
+  CHECK(said == 1);
+  CHECK(managed == 1);
 }
 
 TEST_CASE("cfsQuotaBurstOnly: throttled container raised to its demand in one step, pod above its containers",
