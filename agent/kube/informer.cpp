@@ -304,6 +304,8 @@ void Informer::stop() {
     do_stop();
     return;
   }
+  // A stopped io_context runs nothing any more: no callback can come, and a posted stop would never run.
+  if (st->client.io().stopped()) return;
   // From another thread: run the stop on the io thread and wait for it, so no callback runs afterwards.
   auto done = std::make_shared<std::promise<void>>();
   auto f = done->get_future();
@@ -311,9 +313,8 @@ void Informer::stop() {
     do_stop();
     done->set_value();
   });
-  if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    // The io_context is not running (stopped thread): nothing can call back any more.
-  }
+  // Bounded: if the io thread is stopped meanwhile, the posted stop never runs (and nothing can call back).
+  (void)f.wait_for(std::chrono::seconds(5));
 }
 
 bool Informer::synced() const {
