@@ -43,6 +43,19 @@ struct {
   __type(value, struct wake_rec);
 } wake_task SEC(".maps");
 
+// Whether the tp_btf sched_switch program reads the scheduler's own queue stamp (task->sched_info.last_queued,
+// CONFIG_SCHED_INFO) against this CPU's rq clock. Then the wakeup programs are not loaded at all. Chosen by the
+// loader when the kernel's BTF has the field and cfs_rq->rq (CONFIG_FAIR_GROUP_SCHED).
+const volatile bool use_sched_info = false;
+
+// Tracked tasks taken off a CPU by a throttle (sched_info mode): their next sample would include the throttled time.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u8);
+} throttled_tids SEC(".maps");
+
 // tid → when it became runnable and which pod slot it counts for.
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -119,19 +132,23 @@ static __always_inline __u32 log2_u64(__u64 v) {
 #define SLO_ATTR_VARIANT btf
 #define SLO_RD(p, f) ((p)->f)
 #define SLO_TASK_STORAGE 1
+#define SLO_SCHED_INFO 1
 #include "sched_probe_handlers.bpf.h"
 #undef SLO_ATTR_VARIANT
 #undef SLO_RD
 #undef SLO_TASK_STORAGE
+#undef SLO_SCHED_INFO
 
 // raw_tp: untyped arguments, probe reads.
 #define SLO_ATTR_VARIANT raw
 #define SLO_RD(p, f) BPF_CORE_READ(p, f)
 #define SLO_TASK_STORAGE 0  // task storage needs a typed task pointer
+#define SLO_SCHED_INFO 0    // the rq clock needs a typed per-CPU pointer
 #include "sched_probe_handlers.bpf.h"
 #undef SLO_ATTR_VARIANT
 #undef SLO_RD
 #undef SLO_TASK_STORAGE
+#undef SLO_SCHED_INFO
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(btf_sched_wakeup, struct task_struct *p) { return on_wakeup_btf(p); }

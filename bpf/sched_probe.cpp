@@ -3,6 +3,7 @@
 #include "bpf/sched_probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <sys/utsname.h>
@@ -40,6 +41,27 @@ bool task_storage_safe() {
   return major > 6 || (major == 6 && minor >= 4);
 }
 
+// The scheduler's queue stamp (CONFIG_SCHED_INFO) and the rq behind a task's cfs_rq (CONFIG_FAIR_GROUP_SCHED) are
+// in the running kernel's BTF.
+bool has_member(const btf* b, const char* type, const char* member) {
+  int id = btf__find_by_name_kind(b, type, BTF_KIND_STRUCT);
+  if (id <= 0) return false;
+  const btf_type* t = btf__type_by_id(b, static_cast<uint32_t>(id));
+  const btf_member* m = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); i++, m++)
+    if (std::strcmp(btf__name_by_offset(b, m->name_off), member) == 0) return true;
+  return false;
+}
+
+bool sched_info_usable() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool ok = has_member(vmlinux, "sched_info", "last_queued") && has_member(vmlinux, "sched_entity", "cfs_rq") &&
+            has_member(vmlinux, "cfs_rq", "rq") && has_member(vmlinux, "rq", "clock");
+  btf__free(vmlinux);
+  return ok;
+}
+
 }  // namespace
 
 struct SchedProbe::Impl {
@@ -48,6 +70,7 @@ struct SchedProbe::Impl {
   ring_buffer* rb = nullptr;
   AttachKind kind = AttachKind::tp_btf;
   bool task_storage = false;
+  bool sched_info = false;
   std::string tp_btf_failure;
   detail::TrackedMap tracked;
   std::deque<uint32_t> free_slots;  // FIFO: a freed slot is reused last, so late samples of a gone pod fade out
@@ -74,6 +97,7 @@ struct SchedProbe::Impl {
     skel->rodata->throttle_min_gap_ns = o.throttle_min_gap_ns;
     bool btf = k == AttachKind::tp_btf;
     skel->rodata->use_task_storage = btf && task_storage_safe();
+    skel->rodata->use_sched_info = btf && sched_info_usable();
     // raw_tp programs never touch the task storage map: do not require the kernel to have that map type.
     if (!btf) bpf_map__set_autocreate(skel->maps.wake_task, false);
     bpf_program* btf_progs[] = {skel->progs.btf_sched_wakeup, skel->progs.btf_sched_wakeup_new,
@@ -82,8 +106,14 @@ struct SchedProbe::Impl {
                                 skel->progs.raw_sched_switch};
     for (bpf_program* p : btf_progs) bpf_program__set_autoload(p, btf);
     for (bpf_program* p : raw_progs) bpf_program__set_autoload(p, !btf);
+    // With the scheduler's queue stamp only sched_switch is needed.
+    if (skel->rodata->use_sched_info) {
+      bpf_program__set_autoload(skel->progs.btf_sched_wakeup, false);
+      bpf_program__set_autoload(skel->progs.btf_sched_wakeup_new, false);
+    }
     if (int rc = sched_probe::load(skel); rc != 0) return fail(error, "load", -rc);
     for (bpf_program* p : btf ? btf_progs : raw_progs) {
+      if (!bpf_program__autoload(p)) continue;
       bpf_link* l = bpf_program__attach(p);
       if (!l) return fail(error, std::string("attach ") + bpf_program__name(p), errno);
       links.push_back(l);
@@ -92,6 +122,7 @@ struct SchedProbe::Impl {
     if (!rb) return fail(error, "throttle ring buffer", errno);
     kind = k;
     task_storage = skel->rodata->use_task_storage;
+    sched_info = skel->rodata->use_sched_info;
     tracked = detail::TrackedMap(bpf_map__fd(skel->maps.tracked), &skel->bss->tracked_count);
     return true;
   }
@@ -154,7 +185,8 @@ std::unique_ptr<SchedProbe> SchedProbe::open(const SchedProbeOptions& options, s
 }
 
 AttachKind SchedProbe::attach_kind() const { return impl_->kind; }
-bool SchedProbe::uses_task_storage() const { return impl_->task_storage; }
+bool SchedProbe::uses_task_storage() const { return impl_->task_storage && !impl_->sched_info; }
+bool SchedProbe::uses_sched_info() const { return impl_->sched_info; }
 const std::string& SchedProbe::tp_btf_failure() const { return impl_->tp_btf_failure; }
 
 bool SchedProbe::track(uint64_t cgroup_id, std::string* error) {

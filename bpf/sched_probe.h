@@ -69,6 +69,9 @@ class SchedProbe {
   AttachKind attach_kind() const;
   // Whether pending wakeups live in task-local storage (tp_btf on Linux ≥ 6.4) rather than a hash map.
   bool uses_task_storage() const;
+  // Whether delays come from the scheduler's own queue stamp (tp_btf with CONFIG_SCHED_INFO): then only
+  // sched_switch is attached and no clock is read (the cheapest mode, docs/bpf.md).
+  bool uses_sched_info() const;
   // Why tp_btf was not used (empty when it was).
   const std::string& tp_btf_failure() const;
 

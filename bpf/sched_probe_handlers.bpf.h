@@ -79,6 +79,17 @@ static __always_inline void SLO_FN(emit_throttle)(struct task_struct *t, __u64 t
   bpf_ringbuf_submit(e, 0);
 }
 
+static __always_inline void SLO_FN(add_sample)(__u32 slot, __u64 delta) {
+  struct slo_runq_hist *h = bpf_map_lookup_elem(&hists, &slot);
+  if (!h) return;
+  __u32 b = log2_u64(delta / 1000);
+  if (b >= SLO_RUNQ_BUCKETS) b = SLO_RUNQ_BUCKETS - 1;
+  h->buckets[b]++;
+  h->sum_ns += delta;
+  struct slo_runq_counters *c = counters_here();
+  if (c) c->samples++;
+}
+
 static __always_inline int SLO_FN(on_switch)(struct task_struct *prev, struct task_struct *next) {
   if (tracked_count == 0) return 0;
   __u32 prev_tid = SLO_RD(prev, pid);
@@ -87,27 +98,49 @@ static __always_inline int SLO_FN(on_switch)(struct task_struct *prev, struct ta
     __u64 tracked_id = 0;
     __u32 *slot = SLO_FN(slo_tracked_ancestor)(SLO_FN(slo_task_cgroup)(prev), &tracked_id);
     if (slot) {
-      if (SLO_FN(task_group_throttled)(prev))
+      if (SLO_FN(task_group_throttled)(prev)) {
         SLO_FN(emit_throttle)(prev, tracked_id);
-      else
+#if SLO_SCHED_INFO
+        // The kernel's queue stamp keeps running through the throttle: drop the next sample of this task.
+        if (use_sched_info) {
+          __u8 one = 1;
+          bpf_map_update_elem(&throttled_tids, &prev_tid, &one, BPF_ANY);
+        }
+#endif
+      } else if (!SLO_SCHED_INFO || !use_sched_info) {
         SLO_FN(record_runnable)(prev, prev_tid, *slot);
+      }
     }
   }
 
   __u32 tid = SLO_RD(next, pid);
+#if SLO_SCHED_INFO
+  if (use_sched_info) {
+    // The scheduler already stamped when `next` was queued (sched_info.last_queued, rq clock; it also re-stamps
+    // a preempted task) and has this CPU's rq clock fresh: no clock read and no per-wakeup work of our own.
+    __u64 queued = next->sched_info.last_queued;
+    if (queued == 0 || tid == 0) return 0;  // not stamped (kernel without sched_info accounting)
+    __u64 tracked_id = 0;
+    __u32 *slot = SLO_FN(slo_tracked_ancestor)(SLO_FN(slo_task_cgroup)(next), &tracked_id);
+    if (!slot) return 0;
+    if (bpf_map_lookup_elem(&throttled_tids, &tid)) {
+      bpf_map_delete_elem(&throttled_tids, &tid);
+      return 0;
+    }
+    // This CPU's rq, reached through the task's queue (cfs_rq->rq; the runqueues per-CPU symbol is not in kallsyms
+    // without CONFIG_KALLSYMS_ALL). Its clock was updated by this very __schedule().
+    struct cfs_rq *cfs_rq = next->se.cfs_rq;
+    if (!cfs_rq) return 0;
+    struct rq *rq = cfs_rq->rq;
+    if (!rq) return 0;
+    __u64 now = rq->clock;
+    SLO_FN(add_sample)(*slot, now > queued ? now - queued : 0);
+    return 0;
+  }
+#endif
   struct wake_rec rec;
   if (!SLO_FN(take_runnable)(next, tid, &rec)) return 0;
   __u64 now = bpf_ktime_get_ns();
-  __u64 delta = now > rec.ts_ns ? now - rec.ts_ns : 0;
-  __u32 slot = rec.slot;
-
-  struct slo_runq_hist *h = bpf_map_lookup_elem(&hists, &slot);
-  if (!h) return 0;
-  __u32 b = log2_u64(delta / 1000);
-  if (b >= SLO_RUNQ_BUCKETS) b = SLO_RUNQ_BUCKETS - 1;
-  h->buckets[b]++;
-  h->sum_ns += delta;
-  struct slo_runq_counters *c = counters_here();
-  if (c) c->samples++;
+  SLO_FN(add_sample)(rec.slot, now > rec.ts_ns ? now - rec.ts_ns : 0);
   return 0;
 }

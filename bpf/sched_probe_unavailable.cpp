@@ -22,6 +22,7 @@ std::unique_ptr<SchedProbe> SchedProbe::open(const SchedProbeOptions&, std::stri
 }
 AttachKind SchedProbe::attach_kind() const { return AttachKind::raw_tp; }
 bool SchedProbe::uses_task_storage() const { return false; }
+bool SchedProbe::uses_sched_info() const { return false; }
 const std::string& SchedProbe::tp_btf_failure() const {
   static const std::string reason = kNotBuilt;
   return reason;
