@@ -175,10 +175,10 @@ int main(int argc, char** argv) {
   uint64_t pod_id = *slo::bpf::cgroup_id_of(pod.path());
   {
     auto p = attach(a, pod_id);
-    std::printf("sched_probe overhead on perf bench sched pipe, programs: %s, pending wakeups in %s\n",
+    std::printf("sched_probe overhead on perf bench sched pipe, programs: %s, wait timing: %s\n",
                 std::string(slo::bpf::to_string(p->attach_kind())).c_str(),
-                p->uses_sched_info() ? "scheduler queue stamp (sched_switch only)"
-                : p->uses_task_storage() ? "task storage" : "hash map");
+                p->uses_sched_info() ? "scheduler queue stamp, sched_switch only"
+                : p->uses_task_storage() ? "own timestamps in task storage" : "own timestamps in a hash map");
   }
   scenario(a, "untracked", "", pod_id);
   scenario(a, "tracked", pod.path(), pod_id);

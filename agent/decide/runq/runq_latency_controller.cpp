@@ -41,7 +41,10 @@ Capability RunqLatencyController::probe(const HostInfo& host) {
   }
   if (probe_) {
     source_ = Source::bpf;
-    reason_ = "bpf (" + std::string(bpf::to_string(probe_->attach_kind())) +
+    std::string timing = probe_->uses_sched_info()     ? "scheduler queue stamp"
+                         : probe_->uses_task_storage() ? "own timestamps in task storage"
+                                                       : "own timestamps in a hash map";
+    reason_ = "bpf (" + std::string(bpf::to_string(probe_->attach_kind())) + ", " + timing +
               "): every run-queue wait per pod, and CFS throttle events";
     if (!probe_->tp_btf_failure().empty()) reason_ += "; tp_btf unavailable: " + probe_->tp_btf_failure();
     return {true, reason_};
@@ -201,6 +204,7 @@ nlohmann::json RunqLatencyController::status() const {
   if (probe_) {
     auto c = probe_->counters();
     s["bpf"] = {{"attach", std::string(bpf::to_string(probe_->attach_kind()))},
+                {"queue_stamp", probe_->uses_sched_info()},
                 {"tracked_cgroups", probe_->tracked_count()},
                 {"samples", c.samples},
                 {"inflight_full", c.inflight_full},
