@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -24,8 +25,21 @@ inline const std::vector<std::string>& all_trees() {
 }
 
 // Copies fixtures/resctrl/<tree> to <tmp>/resctrl and returns its path (tests write into the copy only).
-inline std::string copy_tree(const slo::test::TempDir& tmp, const std::string& tree) {
-  return tmp.copy_fixture("resctrl/" + tree, "resctrl");
+// Without with_groups, the control/monitor group subtrees of the fixture (goresctrl.*, Guaranteed ...; most of
+// resctrl.full's 212 files) are left out: copying them costs seconds on a loaded disk and only the tests about
+// foreign groups need them.
+inline std::string copy_tree(const slo::test::TempDir& tmp, const std::string& tree, bool with_groups = false) {
+  if (with_groups) return tmp.copy_fixture("resctrl/" + tree, "resctrl");
+  namespace fs = std::filesystem;
+  fs::path src = slo::test::fixture("resctrl/" + tree);
+  fs::path dst = tmp.sub("resctrl");
+  fs::create_directories(dst);
+  for (const auto& e : fs::directory_iterator(src)) {
+    std::string name = e.path().filename().string();
+    if (e.is_directory() && name != "info" && name != "mon_data") continue;
+    fs::copy(e.path(), dst / name, fs::copy_options::recursive);
+  }
+  return dst.string();
 }
 
 // A proc root holding cpuinfo (vendor) and optionally mounts.

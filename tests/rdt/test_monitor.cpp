@@ -9,7 +9,7 @@ using slo::test::TempDir;
 
 TEST_CASE("monitoring values of the root group and a control group (resctrl.full)", "[rdt][monitor]") {
   TempDir tmp;
-  auto dir = open_fake_root(copy_tree(tmp, "resctrl.full"));
+  auto dir = open_fake_root(copy_tree(tmp, "resctrl.full", true));
   auto root = read_group_monitoring(dir, "");
   REQUIRE(root.ok());
   REQUIRE(root.value.domains.size() == 4);

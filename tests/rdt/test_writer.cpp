@@ -100,7 +100,7 @@ TEST_CASE("threads no group wants any more go back to the root group", "[rdt][wr
 
 TEST_CASE("stale prefixed groups are removed at start; other groups are left alone", "[rdt][writer]") {
   TempDir tmp;
-  std::string root = copy_tree(tmp, "resctrl.full");
+  std::string root = copy_tree(tmp, "resctrl.full", true);
   FixtureResctrlFs fsys(open_fake_root(root));
   // Left over from an earlier run: a group whose class no longer exists, holding a thread.
   REQUIRE(fsys.make_group("slo-LSX").ok());
@@ -197,7 +197,7 @@ TEST_CASE("group names without the prefix are refused", "[rdt][writer]") {
 
 TEST_CASE("restore removes every owned group and returns its tasks to the root group", "[rdt][writer]") {
   TempDir tmp;
-  std::string root = copy_tree(tmp, "resctrl.full");
+  std::string root = copy_tree(tmp, "resctrl.full", true);
   FixtureResctrlFs fsys(open_fake_root(root));
   ResctrlWriter w(fsys);
   auto s = schemata_of("L3:0=3f;1=3f;2=3f;3=3f\n");
