@@ -326,6 +326,7 @@ void Agent::resolve() {
                          " with cgroups), containers: " + std::to_string(counts.containers) + " (" +
                          std::to_string(counts.containers_found) + " with cgroups)");
   force_all_ = true;  // level-triggered: every controller sees the new pod set at the next tick
+  next_publish_ = {};  // and readers see the new pod set after it
   if (inotify_) watch_kubepods();
 }
 
