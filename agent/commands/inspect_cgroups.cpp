@@ -139,10 +139,9 @@ int run(const std::vector<std::string>& args) {
       cj["runtime"] = c.ref ? nlohmann::json(std::string(cg::to_string(c.ref->runtime))) : nlohmann::json();
       std::optional<std::string> dir;
       if (pod_dir && c.ref) {
-        // Both return the directory's name below the pod; the expected spelling is shown when none exists.
-        auto name = layout->find_container_dir(cgfs, *pod_dir, *c.ref);
-        if (!name) name = layout->container_dir(*pod_dir, *c.ref);
-        if (name) dir = *pod_dir + "/" + *name;
+        // Both return the path relative to the root; the expected spelling is shown when none exists.
+        dir = layout->find_container_dir(cgfs, *pod_dir, *c.ref);
+        if (!dir) dir = layout->container_dir(*pod_dir, *c.ref);
       }
       if (dir) {
         cj.update(describe_cgroup(cgfs, *dir));

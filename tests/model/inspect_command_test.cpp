@@ -251,3 +251,37 @@ TEST_CASE("inspect cgroups exit codes", "[command]") {
   CHECK(j["driver"].is_null());
   for (const auto& p : j["pods"]) CHECK(p["found"] == false);
 }
+
+TEST_CASE("inspect topology with a pods file shows the cpuset pools", "[command]") {
+  TempDir t;
+  auto c = [](const std::string& cpu) {
+    return json{{"name", "app"}, {"resources", {{"requests", {{"cpu", cpu}}}, {"limits", {{"cpu", cpu}}}}}};
+  };
+  auto p = [&](const std::string& name, const std::string& qos, const std::string& cpu) {
+    return json{{"metadata", {{"name", name}, {"namespace", "ns"}, {"uid", "uid-" + name}, {"labels", {{"koordinator.sh/qosClass", qos}}}}},
+                {"spec", {{"containers", json::array({c(cpu)})}}},
+                {"status", {{"phase", "Running"}}}};
+  };
+  t.write("pods.json", json{{"items", json::array({p("lse", "LSE", "4"), p("ls", "LS", "500m"), p("be", "BE", "1")})}}.dump());
+  t.write("policy.json", R"({"cpusetStrategy": {"reservedCpus": "9,19"}})");
+  auto r = run_binary(build_path("agent/sloagent"),
+                      {"inspect", "topology", "--sysfs-root", slo::test::fixture("sysfs/nri-desktop-20cpu"), "--pods-file",
+                       t.sub("pods.json"), "--cpuset-config", t.sub("policy.json")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json j = json::parse(r.out);
+  CHECK(j["topology"]["cpuCount"] == 20);
+  CHECK(j["pools"]["lse"] == "0-1,10-11");
+  CHECK(j["pools"]["reserved"] == "9,19");
+  CHECK(j["pools"]["share"] == "2-8,12-18");
+  CHECK(j["pools"]["pinned"]["ns/lse"]["cpus"] == "0-1,10-11");
+  REQUIRE(j["pods"].size() == 3);
+  CHECK(j["pods"][1]["pool"] == "share");
+  CHECK(j["pods"][2]["pool"] == "be");
+  t.write("bad.json", R"({"cpusetStrategy": {"reservedCpus": 5}})");
+  auto bad = run_binary(build_path("agent/sloagent"),
+                        {"inspect", "topology", "--sysfs-root", slo::test::fixture("sysfs/nri-desktop-20cpu"), "--pods-file",
+                         t.sub("pods.json"), "--cpuset-config", t.sub("bad.json")});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("cpusetStrategy.reservedCpus") != std::string::npos);
+}
