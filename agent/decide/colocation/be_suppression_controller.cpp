@@ -1,0 +1,204 @@
+#include "agent/decide/colocation/be_suppression_controller.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+
+#include "agent/decide/colocation/eviction.h"
+#include "agent/runtime/log.h"
+
+namespace slo::colocation {
+namespace {
+
+bool is_be(const agent::PodState& p) { return p.pod.qos == model::QosClass::BE; }
+
+std::string iso_now(std::chrono::system_clock::time_point t) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  return std::to_string(s);
+}
+
+}  // namespace
+
+agent::Capability BeSuppressionController::probe(const agent::HostInfo& host) {
+  if (!host.layout) return {true, "no kubepods tree yet: suppression starts when it appears"};
+  return {};
+}
+
+void BeSuppressionController::init(agent::ControllerContext& ctx) {
+  cluster_ = ctx.cluster;
+  auto& budget = prometheus::BuildGauge()
+                     .Name("sloagent_be_cpu_budget_cores")
+                     .Help("CPU the best-effort tier may use now (BE suppression), in cores")
+                     .Register(ctx.metrics);
+  budget_gauge_ = &budget.Add({});
+  auto& ls = prometheus::BuildGauge()
+                 .Name("sloagent_ls_cpu_usage_cores")
+                 .Help("CPU used by non-BE pods over the last suppression period, in cores")
+                 .Register(ctx.metrics);
+  ls_usage_gauge_ = &ls.Add({});
+  state_family_ = &prometheus::BuildGauge()
+                       .Name("sloagent_be_suppression_active")
+                       .Help("1 for the suppression policy in force (cpuset or cfsQuota), 0 otherwise")
+                       .Register(ctx.metrics);
+  evictions_family_ = &prometheus::BuildCounter()
+                           .Name("sloagent_evictions_total")
+                           .Help("BE pods evicted (or, standalone, that would have been), by reason")
+                           .Register(ctx.metrics);
+}
+
+std::optional<std::string> BeSuppressionController::configure(const nlohmann::json& policy) {
+  ThresholdConfig c;
+  if (auto err = parse_threshold_config(policy, c)) return err;
+  cfg_ = c;
+  smoother_ = BudgetSmoother(cfg_.be_max_growth_cores_per_tick);
+  return std::nullopt;
+}
+
+void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackboard& board, agent::IntentSink& out) {
+  if (!cfg_.enable) {
+    last_ = Decision{};
+    if (budget_gauge_) budget_gauge_->Set(snap.node.cpu_capacity_cores);
+    return;  // no claim: the executor restores the tier quota, cpuset sees no budget
+  }
+  // Usage over the last period: LS pods' pod-level cgroups, read every fast tick (marked hot), BE likewise.
+  double ls = 0, be = 0;
+  for (const auto& p : snap.pods) {
+    if (p.cgroup.empty()) continue;
+    board.hot_cgroups.insert(p.cgroup);
+    if (!p.stats.cpu_usage_ns) continue;
+    auto r = rates_.update(p.cgroup, *p.stats.cpu_usage_ns, p.stats.cpu_stat_at);
+    if (!r) continue;
+    (is_be(p) ? be : ls) += *r;
+  }
+  rates_.forget_older_than(snap.now - std::chrono::minutes(5));
+  // System usage = node busy − pods, from the slow-tick /proc/stat counter.
+  if (snap.node.cpu_busy_ns && (!last_busy_ns_ || *snap.node.cpu_busy_ns != *last_busy_ns_)) {
+    if (last_busy_ns_ && snap.now > last_busy_at_ && *snap.node.cpu_busy_ns > *last_busy_ns_) {
+      double node = static_cast<double>(*snap.node.cpu_busy_ns - *last_busy_ns_) / 1e9 /
+                    std::chrono::duration<double>(snap.now - last_busy_at_).count();
+      system_usage_cores_ = std::max(0.0, node - ls - be);
+    }
+    last_busy_ns_ = snap.node.cpu_busy_ns;
+    last_busy_at_ = snap.now;
+  }
+
+  BeBudgetInput in;
+  in.capacity_cores = snap.node.cpu_capacity_cores;
+  in.threshold_percent = cfg_.cpu_suppress_threshold_percent;
+  in.ls_usage_cores = ls;
+  in.system_usage_cores = system_usage_cores_;
+  in.reserved_cores = cfg_.system_reserved_cores;
+  in.min_cores = cfg_.be_min_cpu_cores;
+  double watermark = be_cpu_budget(in);
+
+  bool breached = false;
+  if (cfg_.runq_latency_slo_ms > 0)
+    for (const auto& p : snap.pods)
+      if (!is_be(p)) {
+        auto it = board.runq_p99_seconds.find(p.pod.key());
+        if (it != board.runq_p99_seconds.end() && it->second * 1000.0 > cfg_.runq_latency_slo_ms) breached = true;
+      }
+  double floor = std::min(cfg_.be_min_cpu_cores, in.capacity_cores);
+  auto cap = interference_.update(breached, watermark, in.capacity_cores, floor);
+  double target = cap ? std::min(watermark, *cap) : watermark;
+  double budget = smoother_.update(target);
+
+  last_ = Decision{ls, be, system_usage_cores_, watermark, cap, budget, breached,
+                   cfg_.cpu_suppress_policy == SuppressPolicy::cpuset ? "cpuset" : "cfsQuota"};
+  if (budget_gauge_) budget_gauge_->Set(budget);
+  if (ls_usage_gauge_) ls_usage_gauge_->Set(ls);
+  if (state_family_) {
+    state_family_->Add({{"policy", "cpuset"}}).Set(cfg_.cpu_suppress_policy == SuppressPolicy::cpuset);
+    state_family_->Add({{"policy", "cfsQuota"}}).Set(cfg_.cpu_suppress_policy == SuppressPolicy::cfsQuota);
+  }
+
+  std::string reason = "BE budget " + std::to_string(budget).substr(0, 5) + " cores = " +
+                       std::to_string(in.capacity_cores).substr(0, 5) + " x " +
+                       std::to_string(cfg_.cpu_suppress_threshold_percent).substr(0, 4) + "% - LS " +
+                       std::to_string(ls).substr(0, 5) + " - system " +
+                       std::to_string(std::max(system_usage_cores_, cfg_.system_reserved_cores)).substr(0, 5) +
+                       (cap ? " (capped by run-queue latency)" : "");
+  if (cfg_.cpu_suppress_policy == SuppressPolicy::cpuset) {
+    board.be_cpu_budget_cores = budget;
+  } else if (snap.host && snap.host->layout) {
+    std::string tier = snap.host->layout->tier_dir(cg::QosTier::besteffort);
+    int64_t period = 100000;
+    if (snap.knobs)
+      if (auto p = snap.knobs->current({tier, cg::Knob::cpu_period, {}}); p && cg::as_int(*p) > 0)
+        period = cg::as_int(*p);
+    auto quota = static_cast<int64_t>(budget * static_cast<double>(period));
+    out.set({tier, cg::Knob::cpu_quota, {}}, cg::KnobValue{std::max<int64_t>(quota, 1000)}, reason);
+  }
+  evict_if_needed(snap);
+}
+
+void BeSuppressionController::evict_if_needed(const agent::Snapshot& snap) {
+  const auto& n = snap.node;
+  if (n.memory_total_bytes <= 0) return;
+  if (snap.now - last_eviction_ < std::chrono::seconds(cfg_.evict_cooldown_seconds) &&
+      last_eviction_ != std::chrono::steady_clock::time_point{})
+    return;
+  std::vector<EvictionCandidate> cands;
+  std::map<std::string, const agent::PodState*> by_key;
+  for (const auto& p : snap.pods) {
+    int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
+    cands.push_back({p.pod.key(), is_be(p), p.pod.priority.value_or(0), mem});
+    by_key[p.pod.key()] = &p;
+  }
+  auto d = select_evictions(std::move(cands), n.memory_used_bytes, n.memory_total_bytes,
+                            cfg_.memory_evict_threshold_percent, cfg_.memory_evict_lower_percent);
+  if (!d.triggered) return;
+  if (d.victims.empty()) {
+    log::once(log::Level::warn, "colocation", "evict-none",
+              "node memory above memoryEvictThresholdPercent but no BE pod to evict");
+    return;
+  }
+  last_eviction_ = snap.now;
+  for (const auto& key : d.victims) {
+    const auto* p = by_key[key];
+    std::string reason = "node memory " +
+                         std::to_string(100 * n.memory_used_bytes / n.memory_total_bytes) + "% >= " +
+                         std::to_string(static_cast<int>(cfg_.memory_evict_threshold_percent)) +
+                         "% (memoryEvictThresholdPercent); freeing toward " +
+                         std::to_string(static_cast<int>(cfg_.memory_evict_lower_percent)) + "%";
+    agent::PodRef ref{p->pod.namespace_, p->pod.name, p->pod.uid};
+    if (cluster_) {
+      cluster_->evict(ref, reason);
+      cluster_->event(ref, "Warning", "EvictedByMemoryPressure", reason);
+    }
+    if (evictions_family_) evictions_family_->Add({{"reason", "memory"}}).Increment();
+    auto& dq = decisions_[key];
+    dq.push_back({{"time", iso_now(snap.wall)}, {"controller", "BeSuppression"}, {"action", "evict"},
+                  {"reason", reason}, {"standalone", !cluster_ || cluster_->standalone()}});
+    while (dq.size() > 20) dq.pop_front();
+  }
+  while (decisions_.size() > 1000) decisions_.erase(decisions_.begin());
+}
+
+nlohmann::json BeSuppressionController::status() const {
+  nlohmann::json j{{"enabled", cfg_.enable},
+                   {"policy", last_.policy},
+                   {"be_cpu_budget_cores", last_.budget},
+                   {"watermark_budget_cores", last_.watermark_budget},
+                   {"ls_usage_cores", last_.ls_usage_cores},
+                   {"be_usage_cores", last_.be_usage_cores},
+                   {"system_usage_cores", last_.system_usage_cores},
+                   {"interference_breached", last_.breached},
+                   {"cpuSuppressThresholdPercent", cfg_.cpu_suppress_threshold_percent},
+                   {"memoryEvictThresholdPercent", cfg_.memory_evict_threshold_percent}};
+  if (last_.interference_cap) j["interference_cap_cores"] = *last_.interference_cap;
+  return j;
+}
+
+nlohmann::json BeSuppressionController::explain(const std::string& pod_key) const {
+  auto it = decisions_.find(pod_key);
+  nlohmann::json arr = nlohmann::json::array();
+  if (it != decisions_.end())
+    for (const auto& d : it->second) arr.push_back(d);
+  return arr;
+}
+
+}  // namespace slo::colocation

@@ -1,0 +1,100 @@
+#include "agent/decide/colocation/reclaimed_controller.h"
+
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "agent/model/pod.h"
+
+namespace slo::colocation {
+
+void ReclaimedController::init(agent::ControllerContext& ctx) {
+  cluster_ = ctx.cluster;
+  cpu_gauge_ = &prometheus::BuildGauge()
+                    .Name("sloagent_batch_allocatable_cpu_cores")
+                    .Help("Reclaimed CPU offered to batch pods (kubernetes.io/batch-cpu), in cores")
+                    .Register(ctx.metrics)
+                    .Add({});
+  mem_gauge_ = &prometheus::BuildGauge()
+                    .Name("sloagent_batch_allocatable_memory_bytes")
+                    .Help("Reclaimed memory offered to batch pods (kubernetes.io/batch-memory), in bytes")
+                    .Register(ctx.metrics)
+                    .Add({});
+  degraded_gauge_ = &prometheus::BuildGauge()
+                         .Name("sloagent_batch_allocatable_degraded")
+                         .Help("1 when usage metrics are older than degradeTimeMinutes and batch resources are zero")
+                         .Register(ctx.metrics)
+                         .Add({});
+}
+
+std::optional<std::string> ReclaimedController::configure(const nlohmann::json& policy) {
+  ReclaimConfig c;
+  if (auto err = parse_reclaim_config(policy, c)) return err;
+  cfg_ = c;
+  estimator_.set_settings(cfg_.settings);
+  return std::nullopt;
+}
+
+void ReclaimedController::decide(const agent::Snapshot& snap, agent::Blackboard&, agent::IntentSink&) {
+  double now_s = std::chrono::duration<double>(snap.wall.time_since_epoch()).count();
+  std::vector<PodSample> hp;
+  double pods_cpu = 0;
+  int64_t pods_mem = 0;
+  bool fresh = false;
+  for (const auto& p : snap.pods) {
+    if (p.cgroup.empty()) continue;
+    std::optional<double> rate;
+    if (p.stats.cpu_usage_ns) rate = rates_.update(p.cgroup, *p.stats.cpu_usage_ns, p.stats.cpu_stat_at);
+    int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
+    pods_cpu += rate.value_or(0);
+    pods_mem += mem;
+    if (rate) fresh = true;
+    if (p.pod.qos == model::QosClass::BE) continue;
+    auto req = p.pod.total_requests();
+    hp.push_back({p.pod.key(), rate.value_or(0), mem, static_cast<double>(req.cpu_millis.value_or(0)) / 1000.0,
+                  req.memory_bytes.value_or(0)});
+  }
+  rates_.forget_older_than(snap.now - std::chrono::minutes(5));
+  if (snap.node.cpu_busy_ns && (!last_busy_ns_ || *snap.node.cpu_busy_ns != *last_busy_ns_)) {
+    if (last_busy_ns_ && snap.now > last_busy_at_ && *snap.node.cpu_busy_ns > *last_busy_ns_)
+      system_cpu_cores_ = std::max(0.0, static_cast<double>(*snap.node.cpu_busy_ns - *last_busy_ns_) / 1e9 /
+                                            std::chrono::duration<double>(snap.now - last_busy_at_).count() -
+                                            pods_cpu);
+    last_busy_ns_ = snap.node.cpu_busy_ns;
+    last_busy_at_ = snap.now;
+  }
+  if (snap.node.memory_used_bytes > 0) system_memory_bytes_ = std::max<int64_t>(0, snap.node.memory_used_bytes - pods_mem);
+  if (fresh || snap.pods.empty()) last_metrics_s_ = now_s;
+  if (last_metrics_s_ < 0) last_metrics_s_ = now_s;
+  estimator_.observe(hp, now_s);
+  if (!cfg_.enable) {
+    last_ = ReclaimResult{};
+  } else {
+    int64_t mem_total = snap.node.memory_total_bytes > 0 ? snap.node.memory_total_bytes
+                                                         : (snap.host ? snap.host->topology.memory_bytes : 0);
+    last_ = estimator_.compute(snap.node.cpu_capacity_cores, mem_total, system_cpu_cores_, system_memory_bytes_, 0,
+                               cfg_.system_reserved_memory_bytes, now_s, last_metrics_s_);
+  }
+  if (cpu_gauge_) cpu_gauge_->Set(static_cast<double>(last_.batch_cpu_millis) / 1000.0);
+  if (mem_gauge_) mem_gauge_->Set(static_cast<double>(last_.batch_memory_bytes));
+  if (degraded_gauge_) degraded_gauge_->Set(last_.degraded ? 1 : 0);
+  if (cluster_)
+    cluster_->publish_node_resources({{std::string(model::kBatchCpu), last_.batch_cpu_millis},
+                                      {std::string(model::kBatchMemory), last_.batch_memory_bytes}});
+}
+
+nlohmann::json ReclaimedController::status() const {
+  return {{"enabled", cfg_.enable},
+          {"batch_cpu_millicores", last_.batch_cpu_millis},
+          {"batch_memory_bytes", last_.batch_memory_bytes},
+          {"degraded", last_.degraded},
+          {"high_priority_cpu_cores", last_.hp_cpu_cores},
+          {"high_priority_memory_bytes", last_.hp_memory_bytes},
+          {"system_cpu_cores", system_cpu_cores_},
+          {"system_memory_bytes", system_memory_bytes_},
+          {"tracked_pods", estimator_.tracked_pods()},
+          {"cpuReclaimThresholdPercent", cfg_.settings.cpu_reclaim_threshold_percent},
+          {"memoryReclaimThresholdPercent", cfg_.settings.memory_reclaim_threshold_percent}};
+}
+
+}  // namespace slo::colocation

@@ -1,0 +1,280 @@
+#include <catch2/catch.hpp>
+
+#include <prometheus/registry.h>
+
+#include "agent/decide/colocation/batch_resources_controller.h"
+#include "agent/decide/colocation/be_suppression_controller.h"
+#include "agent/decide/colocation/reclaimed_controller.h"
+#include "agent/runtime/cluster_actions.h"
+
+using namespace slo;
+using namespace slo::colocation;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Sink : agent::IntentSink {
+  std::map<std::string, std::pair<cg::KnobValue, std::string>> set_;
+  void set(const cg::KnobRef& ref, cg::KnobValue v, std::string reason) override {
+    set_[ref.to_string()] = {std::move(v), std::move(reason)};
+  }
+  std::optional<int64_t> get(const std::string& cgroup, cg::Knob k) const {
+    auto it = set_.find(cg::KnobRef{cgroup, k, {}}.to_string());
+    if (it == set_.end()) return std::nullopt;
+    return cg::as_int(it->second.first);
+  }
+};
+
+agent::PodState pod(const std::string& name, model::QosClass q, uint64_t usage_ns, Clock::time_point at,
+                    int32_t prio = 0, int64_t mem = 0) {
+  agent::PodState p;
+  p.pod.name = name;
+  p.pod.namespace_ = "ns";
+  p.pod.uid = name + "-uid";
+  p.pod.qos = q;
+  p.pod.priority = prio;
+  p.cgroup = "kubepods/pod" + name;
+  p.stats.cpu_usage_ns = usage_ns;
+  p.stats.cpu_stat_at = at;
+  cg::MemoryUsage m;
+  m.working_set_bytes = mem;
+  p.stats.memory = m;
+  return p;
+}
+
+struct Fixture {
+  agent::HostInfo host;
+  prometheus::Registry registry;
+  agent::RecordingClusterActions cluster;
+  Fixture() { host.layout = cg::KubeletLayout{cg::Driver::cgroupfs, "kubepods"}; }
+  agent::Snapshot snap(Clock::time_point now, std::vector<agent::PodState> pods, double cores = 16) {
+    agent::Snapshot s;
+    s.now = now;
+    s.wall = std::chrono::system_clock::now();
+    s.host = &host;
+    s.node.cpu_capacity_cores = cores;
+    s.node.memory_total_bytes = 100ll << 30;
+    s.node.memory_used_bytes = 40ll << 30;
+    s.pods = std::move(pods);
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("BE suppression: LS spike shrinks the budget at once, it grows back stepwise", "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  agent::ControllerContext ctx{f.host, f.registry, &f.cluster};
+  c.init(ctx);
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"cpuSuppressThresholdPercent": 50, "cpuSuppressPolicy": "cpuset", "beMaxGrowthCoresPerTick": 2}})")));
+  auto t0 = Clock::now();
+  const uint64_t sec = 1'000'000'000;
+  auto step = std::chrono::milliseconds(200);
+  // LS uses 2 cores: budget 16 × 50 % − 2 = 6.
+  uint64_t ls = 0, be = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto t = t0 + i * step;
+    agent::Blackboard b;
+    Sink s;
+    c.decide(f.snap(t, {pod("web", model::QosClass::LS, ls, t), pod("batch", model::QosClass::BE, be, t)}), b, s);
+    ls += 2 * sec / 5;
+    be += 4 * sec / 5;
+    if (i > 0) {
+      REQUIRE(b.be_cpu_budget_cores);
+      CHECK(*b.be_cpu_budget_cores == Approx(6).margin(0.01));
+      CHECK(b.hot_cgroups.count("kubepods/podweb"));
+      CHECK(s.set_.empty());  // cpuset policy: no knob of its own
+    }
+  }
+  // LS spikes to 7 cores in the next period: budget 1 at once.
+  auto t = t0 + 3 * step;
+  ls += 7 * sec / 5 - 2 * sec / 5;
+  agent::Blackboard b;
+  Sink s;
+  c.decide(f.snap(t, {pod("web", model::QosClass::LS, ls, t), pod("batch", model::QosClass::BE, be, t)}), b, s);
+  CHECK(c.last().ls_usage_cores == Approx(7).margin(0.05));
+  CHECK(*b.be_cpu_budget_cores == Approx(1).margin(0.05));
+  // Spike over (LS back to 2 cores/period): budget grows by at most 2 cores per period: 3, 5, 6.
+  std::vector<double> seen;
+  for (int i = 4; i < 7; ++i) {
+    auto ti = t0 + i * step;
+    ls += 2 * sec / 5;
+    agent::Blackboard bi;
+    Sink si;
+    c.decide(f.snap(ti, {pod("web", model::QosClass::LS, ls, ti), pod("batch", model::QosClass::BE, be, ti)}), bi, si);
+    seen.push_back(*bi.be_cpu_budget_cores);
+  }
+  CHECK(seen[0] == Approx(3).margin(0.05));
+  CHECK(seen[1] == Approx(5).margin(0.05));
+  CHECK(seen[2] == Approx(6).margin(0.05));
+}
+
+TEST_CASE("BE suppression: cfsQuota policy claims the besteffort tier quota; disable stops the claim",
+          "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  agent::ControllerContext ctx{f.host, f.registry, &f.cluster};
+  c.init(ctx);
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"cpuSuppressThresholdPercent": 50, "cpuSuppressPolicy": "cfsQuota"}})")));
+  auto t0 = Clock::now();
+  agent::Blackboard b0;
+  Sink s0;
+  c.decide(f.snap(t0, {pod("web", model::QosClass::LS, 0, t0)}), b0, s0);
+  auto t1 = t0 + std::chrono::seconds(1);
+  agent::Blackboard b;
+  Sink s;
+  c.decide(f.snap(t1, {pod("web", model::QosClass::LS, 4'000'000'000, t1)}), b, s);  // 4 cores
+  CHECK_FALSE(b.be_cpu_budget_cores);
+  auto q = s.get("kubepods/besteffort", cg::Knob::cpu_quota);
+  REQUIRE(q);
+  CHECK(*q == Approx(400000).margin(2000));  // (16 × 0.5 − 4) cores × 100 ms
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy": {"enable": false}})")));
+  Sink s2;
+  agent::Blackboard b2;
+  c.decide(f.snap(t1 + std::chrono::seconds(1), {pod("web", model::QosClass::LS, 5'000'000'000, t1)}), b2, s2);
+  CHECK(s2.set_.empty());
+  CHECK_FALSE(b2.be_cpu_budget_cores);
+}
+
+TEST_CASE("BE suppression: run-queue latency breach caps the budget below the watermark", "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"cpuSuppressThresholdPercent": 100, "runqLatencySLOMillis": 5}})")));
+  auto t0 = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    auto t = t0 + i * std::chrono::seconds(1);
+    agent::Blackboard b;
+    b.runq_p99_seconds["ns/web"] = 0.020;  // 20 ms > 5 ms SLO
+    Sink s;
+    c.decide(f.snap(t, {pod("web", model::QosClass::LS, static_cast<uint64_t>(i) * 2'000'000'000, t)}), b, s);
+    if (i == 1) {
+      CHECK(c.last().breached);
+      CHECK(c.last().watermark_budget == Approx(14).margin(0.05));
+      // Two breaching ticks: the cap halved twice from the first watermark (16 → 8 → 4), below this tick's 14.
+      CHECK(*c.last().interference_cap == Approx(4).margin(0.05));
+      CHECK(*b.be_cpu_budget_cores == Approx(4).margin(0.05));
+    }
+  }
+}
+
+TEST_CASE("BE eviction: memory pressure evicts BE pods only, with reasons and a cooldown", "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  agent::ControllerContext ctx{f.host, f.registry, &f.cluster};
+  c.init(ctx);
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"memoryEvictThresholdPercent": 70, "memoryEvictLowerPercent": 60, "evictCooldownSeconds": 30}})")));
+  auto t = Clock::now();
+  const int64_t GiB = 1ll << 30;
+  auto snap = f.snap(t, {pod("web", model::QosClass::LS, 0, t, 9000, 50 * GiB),
+                         pod("big", model::QosClass::BE, 0, t, 5000, 8 * GiB),
+                         pod("free", model::QosClass::BE, 0, t, 3000, 1 * GiB),
+                         pod("small", model::QosClass::BE, 0, t, 5000, 2 * GiB)});
+  snap.node.memory_used_bytes = 72 * GiB;  // 12 GiB to free to reach 60 %
+  agent::Blackboard b;
+  Sink s;
+  c.decide(snap, b, s);
+  REQUIRE(f.cluster.evictions.size() == 3);
+  CHECK(f.cluster.evictions[0].pod.name == "free");
+  CHECK(f.cluster.evictions[1].pod.name == "big");
+  CHECK(f.cluster.evictions[2].pod.name == "small");
+  CHECK(f.cluster.evictions[0].reason.find("memoryEvictThresholdPercent") != std::string::npos);
+  CHECK(f.cluster.events.size() == 3);
+  CHECK(c.explain("ns/big").size() == 1);
+  CHECK(c.explain("ns/web").empty());
+  // Within the cooldown nothing more is evicted.
+  snap.now = t + std::chrono::seconds(10);
+  c.decide(snap, b, s);
+  CHECK(f.cluster.evictions.size() == 3);
+}
+
+TEST_CASE("colocation config errors name the field", "[unit][colocation]") {
+  BeSuppressionController c;
+  auto e = c.configure(json::parse(R"({"resourceThresholdStrategy": {"cpuSuppressThresholdPercent": 140}})"));
+  REQUIRE(e);
+  CHECK(e->find("resourceThresholdStrategy.cpuSuppressThresholdPercent") == 0);
+  e = c.configure(json::parse(R"({"resourceThresholdStrategy": {"cpuSuppressPolicy": "freeze"}})"));
+  REQUIRE(e);
+  CHECK(e->find("cpuSuppressPolicy") != std::string::npos);
+  e = c.configure(json::parse(R"({"resourceThresholdStrategy": {"memoryEvictThresholdPercent": 60,
+                                   "memoryEvictLowerPercent": 65}})"));
+  REQUIRE(e);
+  ReclaimedController r;
+  e = r.configure(json::parse(R"({"colocationStrategy": {"cpuCalculatePolicy": "guess"}})"));
+  REQUIRE(e);
+  CHECK(e->find("colocationStrategy.cpuCalculatePolicy") == 0);
+  CHECK_FALSE(r.configure(json::parse(R"({"colocationStrategy": {"systemReservedMemory": "2Gi"}})")));
+}
+
+TEST_CASE("batch resources: shares, quota and memory limit from kubernetes.io/batch-*", "[unit][colocation]") {
+  Fixture f;
+  BatchResourcesController c;
+  REQUIRE_FALSE(c.configure(json::object()));
+  auto t = Clock::now();
+  auto p = pod("job", model::QosClass::BE, 0, t);
+  agent::ContainerState a, b2;
+  a.cgroup = p.cgroup + "/a";
+  a.spec.requests.batch_cpu_millis = 500;
+  a.spec.limits.batch_cpu_millis = 2000;
+  a.spec.limits.batch_memory_bytes = 1ll << 30;
+  b2.cgroup = p.cgroup + "/b";
+  b2.spec.requests.batch_cpu_millis = 250;
+  b2.spec.limits.batch_cpu_millis = 1000;
+  b2.spec.limits.batch_memory_bytes = 512ll << 20;
+  p.containers = {a, b2};
+  auto ls = pod("web", model::QosClass::LS, 0, t);
+  agent::ContainerState lc;
+  lc.cgroup = ls.cgroup + "/c";
+  lc.spec.requests.batch_cpu_millis = 1000;  // not BE: ignored
+  ls.containers = {lc};
+  agent::Blackboard bb;
+  Sink s;
+  c.decide(f.snap(t, {p, ls}), bb, s);
+  CHECK(s.get("kubepods/podjob/a", cg::Knob::cpu_shares) == 512);
+  CHECK(s.get("kubepods/podjob/a", cg::Knob::cpu_quota) == 200000);
+  CHECK(s.get("kubepods/podjob/a", cg::Knob::memory_limit) == (1ll << 30));
+  CHECK(s.get("kubepods/podjob/b", cg::Knob::cpu_shares) == 256);
+  CHECK(s.get("kubepods/podjob", cg::Knob::cpu_quota) == 300000);
+  CHECK(s.get("kubepods/podjob", cg::Knob::cpu_shares) == 768);
+  CHECK(s.get("kubepods/podjob", cg::Knob::memory_limit) == (1ll << 30) + (512ll << 20));
+  CHECK_FALSE(s.get("kubepods/podweb/c", cg::Knob::cpu_shares));
+  // A Cgroups CR owning the container wins: batch steps aside for it.
+  agent::Blackboard owned;
+  owned.cr_owned_cgroups.insert("kubepods/podjob/a");
+  Sink s2;
+  c.decide(f.snap(t, {p}), owned, s2);
+  CHECK_FALSE(s2.get("kubepods/podjob/a", cg::Knob::cpu_quota));
+  CHECK(s2.get("kubepods/podjob/b", cg::Knob::cpu_quota) == 100000);
+}
+
+TEST_CASE("reclaimed controller publishes batch-cpu and batch-memory", "[unit][colocation]") {
+  Fixture f;
+  ReclaimedController c;
+  agent::ControllerContext ctx{f.host, f.registry, &f.cluster};
+  c.init(ctx);
+  REQUIRE_FALSE(c.configure(json::parse(R"({"colocationStrategy": {"cpuReclaimThresholdPercent": 50,
+      "memoryReclaimThresholdPercent": 50, "coldStartSeconds": 0, "usageMargin": 1}})")));
+  auto t0 = Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    auto t = t0 + i * std::chrono::seconds(1);
+    auto s = f.snap(t, {pod("web", model::QosClass::LS, static_cast<uint64_t>(i) * 3'000'000'000, t, 0, 10ll << 30)});
+    s.node.memory_used_bytes = 10ll << 30;
+    agent::Blackboard b;
+    Sink sink;
+    c.decide(s, b, sink);
+    CHECK(sink.set_.empty());
+  }
+  // 16 × 50 % − ~3.3 (3 cores, bucket ≤ 10 % over) ≈ 4.7–5 cores; memory 50 GiB − 10..11 GiB.
+  CHECK(c.last().batch_cpu_millis >= 4600);
+  CHECK(c.last().batch_cpu_millis <= 5000);
+  auto mem = f.cluster.node_resources.at("kubernetes.io/batch-memory");
+  CHECK(mem <= (40ll << 30));
+  CHECK(mem >= (39ll << 30));
+  CHECK(f.cluster.node_resources.at("kubernetes.io/batch-cpu") == c.last().batch_cpu_millis);
+  CHECK(c.status()["tracked_pods"] == 1);
+}
