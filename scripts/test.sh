@@ -16,6 +16,7 @@ if [[ "${SLO_SANITIZE:-0}" == 1 ]]; then
   builddir=build-asan
   setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
 fi
+if [[ -n "${SLO_EXTRA_SETUP:-}" ]]; then read -r -a extra_setup <<<"$SLO_EXTRA_SETUP"; setup_args+=("${extra_setup[@]}"); fi
 if [[ ! -f "$builddir/build.ninja" ]]; then
   meson setup "$builddir" "${setup_args[@]}" >/dev/null || { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
