@@ -4,7 +4,7 @@
 # 5 s warm-up. Usage: bench/runtime_daemon.sh [BUILD_DIR] [PODS] [SECONDS] [v1|v2]
 set -euo pipefail
 build=${1:-build}; pods=${2:-200}; secs=${3:-60}; layout=${4:-v1}
-dir=$(mktemp -d /dev/shm/slo-daemon-XXXXXX)
+dir=$(mktemp -d /tmp/slo-daemon-XXXXXX)  # not tmpfs: a tmpfs root is taken for a real cgroup mount
 agent_pid=
 cleanup() { [[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT

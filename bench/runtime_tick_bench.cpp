@@ -108,10 +108,16 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     fast_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   double t = median(tick_us), f = median(floor_us);
+  // Per-controller share of the last published tick (to see which decide() dominates).
+  std::string per;
+  for (const auto& c : a.queries()->status()["controllers"])
+    if (c["enabled"].get<bool>())
+      per += " " + c["name"].get<std::string>() + "=" + std::to_string(static_cast<int>(c["last_tick_seconds"].get<double>() * 1e6)) + "us";
   std::printf("%-3s %4d pods %4d ctrs | full tick %9.1f us  %6.2f us/pod | floor %8.1f us (%5llu preads) | "
               "ratio %5.2f | fast tick %8.1f us | controllers %zu | RSS %6.1f MB\n",
               v2 ? "v2" : "v1", pods, pods * 2, t, t / pods, f, static_cast<unsigned long long>(preads_per_tick),
               f > 0 ? t / f : 0.0, median(fast_us), a.enabled_controllers(), static_cast<double>(rss_kb()) / 1024.0);
+  std::printf("    decide per controller:%s\n", per.c_str());
   return 0;
 }
 
@@ -142,14 +148,20 @@ int main(int argc, char** argv) {
     if (args[i] == "--pods") pods = split_ints(args[i + 1]);
     if (args[i] == "--layouts") layouts = {args[i + 1] == "v1" || args[i + 1] == "v2" ? args[i + 1] : "v1"};
   }
-  std::string shm = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+  // Not /dev/shm: a tmpfs root is taken for a real cgroup mount point (fstatfs magic) and must hold cgroup mounts.
+  const char* env = std::getenv("SLO_BENCH_DIR");
+  std::string shm = env && *env ? env : "/tmp";
   for (const auto& l : layouts)
     for (int n : pods) {
       std::string tmpl = shm + "/slo-bench-XXXXXX";
       if (!::mkdtemp(tmpl.data())) return 1;
       std::fflush(stdout);
       pid_t pid = ::fork();
-      if (pid == 0) ::_exit(run_one(tmpl, l == "v2", n, ticks));
+      if (pid == 0) {
+        int rc = run_one(tmpl, l == "v2", n, ticks);
+        std::fflush(stdout);
+        ::_exit(rc);
+      }
       int st = 0;
       ::waitpid(pid, &st, 0);
       std::filesystem::remove_all(tmpl);
