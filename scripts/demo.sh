@@ -16,10 +16,13 @@ LS_LIMIT_US=${LS_LIMIT_US:-60000}   # the LS container's kubelet quota (0.6 CPU)
 
 if [[ $(id -u) -ne 0 ]]; then echo "demo: run as root (it creates cgroups)" >&2; exit 1; fi
 
-bash scripts/install-deps.sh
-if [[ ! -f build/build.ninja ]]; then meson setup build >/dev/null; fi
-meson compile -C build sloagent >/dev/null || meson compile -C build
-agent_bin=$repo/build/agent/sloagent
+builddir=${SLO_BUILD_DIR:-build}
+if [[ ${SLO_DEMO_NO_BUILD:-0} != 1 ]]; then
+  bash scripts/install-deps.sh
+  if [[ ! -f $builddir/build.ninja ]]; then meson setup "$builddir" >/dev/null; fi
+  meson compile -C "$builddir"
+fi
+agent_bin=$repo/$builddir/agent/sloagent
 
 name=sloagent-demo-$$
 work=$(mktemp -d /tmp/sloagent-demo.XXXXXX)
@@ -115,6 +118,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "cgroup $mode at $cgroot; demo subtree $name; running ${DEMO_SECONDS}s"
+if [[ $mode == v1 ]]; then
+  for c in "${v1_ctrls[@]}"; do
+    mkdir "$cgroot/$c/$name"
+    if [[ $c == cpuset ]]; then
+      cat "$cgroot/cpuset/cpuset.cpus" >"$cgroot/cpuset/$name/cpuset.cpus"
+      cat "$cgroot/cpuset/cpuset.mems" >"$cgroot/cpuset/$name/cpuset.mems"
+    fi
+  done
+fi
 if [[ $mode == v2 ]]; then
   mkdir -p "$cgroot/$name"
   for c in cpu cpuset memory; do echo "+$c" >"$cgroot/cgroup.subtree_control" 2>/dev/null || true; done
