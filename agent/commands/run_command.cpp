@@ -33,8 +33,9 @@ const char* kUsage =
     "  --sysfs-root DIR        sysfs (default /sys)\n"
     "  --proc-root DIR         procfs (default /proc)\n"
     "  --state-dir DIR         journal of changed knobs (default /var/lib/sloagent)\n"
-    "  --socket PATH           gRPC API for sloctl (Unix socket)\n"
-    "  --metrics-addr H:P      /metrics, /healthz, /readyz (port 0 = any free port, logged)\n"
+    "  --socket PATH           gRPC API for sloctl (Unix socket; default /run/sloagent/sloagent.sock, empty = off)\n"
+    "  --metrics-addr H:P      /metrics, /healthz, /readyz (default 127.0.0.1:9464; port 0 = any free port,\n"
+    "                          logged; empty = off)\n"
     "  --kubepods-parent CG    cgroup below which kubepods lives (kubelet --cgroup-root; demo/test subtrees)\n"
     "  --tick-ms N             fast tick period (default 100)\n"
     "  --log-level LEVEL       debug, info, warn, error\n"
@@ -129,7 +130,11 @@ int run_agent(const std::vector<std::string>& args) {
     }
   }
 
-  const std::string socket = p.get("--socket"), metrics_addr = p.get("--metrics-addr");
+  // Both servers run by default; an empty value ("--socket=") turns one off. A default address that cannot be
+  // bound is a warning (the agent's job is the node, not its API); an address the operator chose is an error.
+  const bool socket_given = p.has("--socket"), metrics_given = p.has("--metrics-addr");
+  const std::string socket = socket_given ? p.get("--socket") : GrpcApiServer::kDefaultSocket;
+  const std::string metrics_addr = metrics_given ? p.get("--metrics-addr") : MetricsServer::kDefaultAddr;
   Agent agent(std::move(o));
   if (auto err = agent.init()) {
     log::error("run", *err);
@@ -140,17 +145,28 @@ int run_agent(const std::vector<std::string>& args) {
   if (!metrics_addr.empty()) {
     metrics = std::make_unique<MetricsServer>(metrics_addr, agent.registry(), *agent.queries());
     if (auto e = metrics->start()) {
-      log::error("run", "metrics server: " + *e);
-      return kExitError;
+      if (metrics_given) {
+        log::error("run", "metrics server: " + *e);
+        return kExitError;
+      }
+      log::warn("run", "metrics server on default " + metrics_addr + " not started: " + *e +
+                           " (set --metrics-addr, or --metrics-addr= to turn it off)");
+      metrics.reset();
     }
   }
   if (!socket.empty()) {
     grpc = std::make_unique<GrpcApiServer>(socket, *agent.queries(), agent.registry());
     if (auto e = grpc->start()) {
-      log::error("run", "gRPC API: " + *e);
-      return kExitError;
+      if (socket_given) {
+        log::error("run", "gRPC API: " + *e);
+        return kExitError;
+      }
+      log::warn("run", "gRPC API on default " + socket + " not started: " + *e +
+                           " (set --socket, or --socket= to turn it off)");
+      grpc.reset();
+    } else {
+      log::info("run", "gRPC API on unix:" + socket);
     }
-    log::info("run", "gRPC API on unix:" + socket);
   }
   int rc = agent.run();
   if (grpc) grpc->stop();
