@@ -1,5 +1,7 @@
 #include "agent/act/journal.h"
 
+#include "agent/runtime/state_file.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -22,30 +24,7 @@ namespace {
 constexpr const char* kFormat = "sloagent-journal";
 constexpr int kVersion = 1;
 
-// FNV-1a 64: detects torn or hand-edited files; not a security boundary (the state dir is root-only).
-std::string checksum(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-cg::Status write_all(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return cg::Status::failure(path, "write", errno);
-    }
-    off += static_cast<size_t>(n);
-  }
-  return {};
-}
+std::string checksum(const std::string& s) { return "fnv1a64:" + fnv1a64_hex(s); }
 
 }  // namespace
 
@@ -168,22 +147,7 @@ cg::Status Journal::persist() {
   std::filesystem::create_directories(dir_, ec);
   if (ec) return cg::Status::failure(dir_, "create state dir: " + ec.message(), ec.value());
   ::chmod(dir_.c_str(), 0700);
-  std::string data = serialize(entries_);
-  std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return cg::Status::failure(tmp, "open", errno);
-  auto st = write_all(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = cg::Status::failure(tmp, "fsync", errno);
-  ::close(fd);
-  if (!st.ok()) return st;
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return cg::Status::failure(path_, "rename", errno);
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return cg::Status::failure(dir_, "open dir", errno);
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return cg::Status::failure(dir_, "fsync dir", e);
-  return {};
+  return write_file_atomic(dir_, path_, serialize(entries_));
 }
 
 cg::Status Journal::add(const std::vector<JournalEntry>& entries) {

@@ -1,5 +1,7 @@
 #include "agent/decide/cpuset/pin_store.h"
 
+#include "agent/runtime/state_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,17 +16,7 @@
 namespace slo::cpuset {
 namespace {
 
-// FNV-1a 64: detects torn or hand-edited files; not a security measure.
-std::string checksum(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string checksum(const std::string& s) { return agent::fnv1a64_hex(s); }
 
 nlohmann::json pins_json(const PinMap& pins) {
   nlohmann::json j = nlohmann::json::object();
@@ -84,35 +76,8 @@ PinMap PinStore::load(std::string& warning) const {
 
 std::string PinStore::save(const PinMap& pins) const {
   if (!enabled()) return {};
-  const std::string final_path = path();
-  const std::string tmp = final_path + ".tmp";
-  const std::string data = encode(pins);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_text("open", tmp);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string e = errno_text("write", tmp);
-      ::close(fd);
-      return e;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    std::string e = errno_text("fsync", tmp);
-    ::close(fd);
-    return e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return errno_text("rename to", final_path);
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  auto st = agent::write_file_atomic(dir_, path(), encode(pins));
+  return st.ok() ? std::string() : st.describe();
 }
 
 }  // namespace slo::cpuset
