@@ -134,4 +134,34 @@ void KubeClusterActions::annotate_node(const std::string& key, const std::string
   spawn_patch("/api/v1/nodes/" + url_escape(node_), node_annotations_patch({{key, value}}), false, {}, clock_());
 }
 
+void KubeClusterActions::report_cgroups_status(const std::string& cr_name, const json& node_entry) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = cr_status_sent_.find(cr_name);
+    if (it != cr_status_sent_.end() && it->second == node_entry) return;
+    cr_status_sent_[cr_name] = node_entry;  // optimistic, like annotations; forgotten on failure
+    ++counts_.cr_status_sent;
+  }
+  // Server-side apply with a field manager per node: status.nodes is a map-list keyed by node (see crd/cgroups.yaml),
+  // so each agent owns its own entry and concurrent agents never conflict or overwrite each other.
+  json body = {{"apiVersion", "resources.alibabacloud.com/v1alpha1"},
+               {"kind", "Cgroups"},
+               {"metadata", {{"name", cr_name}}},
+               {"status", {{"nodes", json::array({node_entry})}}}};
+  std::string target = "/apis/resources.alibabacloud.com/v1alpha1/cgroups/" + url_escape(cr_name) +
+                       "/status?fieldManager=" + url_escape("sloagent-" + node_) + "&force=true";
+  asio::co_spawn(client_.io(),
+                 client_.async_call(Verb::patch, http::verb::patch, std::move(target), body.dump(),
+                                    "application/apply-patch+yaml"),
+                 [this, cr_name](std::exception_ptr e, ApiResult r) {
+                   std::lock_guard lk(mu_);
+                   if (!e && r.ok) return;
+                   cr_status_sent_.erase(cr_name);
+                   ++counts_.cr_status_failed;
+                   if (r.status == 404) return;  // the CR was deleted meanwhile: nothing to report on
+                   log::warn("kube", "Cgroups/" + cr_name + " status apply failed: " +
+                                         (e ? std::string("internal error") : r.error));
+                 });
+}
+
 }  // namespace slo::kube

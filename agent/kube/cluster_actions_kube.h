@@ -26,6 +26,7 @@ class KubeClusterActions final : public agent::ClusterActions {
              const std::string& message) override;
   void publish_node_resources(const std::map<std::string, int64_t>& resources) override;
   void annotate_node(const std::string& key, const std::string& value) override;
+  void report_cgroups_status(const std::string& cr_name, const nlohmann::json& node_entry) override;
   bool standalone() const override { return false; }
 
   struct Counts {
@@ -33,6 +34,7 @@ class KubeClusterActions final : public agent::ClusterActions {
     uint64_t events_sent = 0, events_deduplicated = 0, events_failed = 0;
     uint64_t node_patches_sent = 0, node_patches_skipped = 0, node_patches_failed = 0;
     uint64_t annotation_patches_sent = 0, annotation_patches_failed = 0;
+    uint64_t cr_status_sent = 0, cr_status_failed = 0;
   };
   Counts counts() const;
 
@@ -46,6 +48,7 @@ class KubeClusterActions final : public agent::ClusterActions {
   mutable std::mutex mu_;
   NodeReportThrottle throttle_;
   std::map<std::string, std::string> annotations_sent_;
+  std::map<std::string, nlohmann::json> cr_status_sent_;  // Cgroups CR name → entry last applied
   std::map<std::string, std::chrono::steady_clock::time_point> recent_events_;
   Counts counts_;
 };

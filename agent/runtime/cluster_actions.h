@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace slo::agent {
 
 struct PodRef {
@@ -33,6 +35,11 @@ class ClusterActions {
   virtual void publish_node_resources(const std::map<std::string, int64_t>& resources) = 0;
   // metadata.annotations of this node (e.g. the CPU topology and pools as JSON for a scheduler extension).
   virtual void annotate_node(const std::string& key, const std::string& value) = 0;
+  // This node's entry in status.nodes of a cluster-scoped Cgroups CR (resources.alibabacloud.com/v1alpha1):
+  // {"node": <this node>, "observedGeneration": N, "containers": [{"pod","container","state","reason","message"}]}.
+  // Each node owns only its own entry (server-side apply with a per-node field manager), so agents never overwrite
+  // each other. Implementations send only when the entry changed since the last successful send.
+  virtual void report_cgroups_status(const std::string& cr_name, const nlohmann::json& node_entry) = 0;
   virtual bool standalone() const = 0;
 };
 
@@ -48,12 +55,16 @@ class RecordingClusterActions : public ClusterActions {
              const std::string& message) override;
   void publish_node_resources(const std::map<std::string, int64_t>& resources) override;
   void annotate_node(const std::string& key, const std::string& value) override;
+  void report_cgroups_status(const std::string& cr_name, const nlohmann::json& node_entry) override;
   bool standalone() const override { return true; }
 
+  // Bounded: a standalone agent runs for months; only the most recent entries are kept.
+  static constexpr size_t kKeep = 256;
   std::vector<Eviction> evictions;
   std::vector<std::string> events;  // "ns/name Warning Reason: message"
   std::map<std::string, int64_t> node_resources;
   std::map<std::string, std::string> node_annotations;
+  std::map<std::string, nlohmann::json> cgroups_status;  // CR name → this node's status entry
 };
 
 }  // namespace slo::agent

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/model/pod.h"
 #include "agent/model/topology.h"
 #include "cgroups/cgroup_fs.h"
@@ -73,6 +75,9 @@ struct Snapshot {
   NodeStats node;
   std::vector<PodState> pods;
   const KnobView* knobs = nullptr;
+  // Cgroups CRs (resources.alibabacloud.com/v1alpha1, whole objects as the API server or --policy-dir gives them)
+  // that this node may have to apply; the Cgroups CR controller validates them and matches them to local pods.
+  std::vector<nlohmann::json> cgroups_crs;
 
   const PodState* find_pod(const std::string& key) const {
     for (const auto& p : pods)
