@@ -10,6 +10,7 @@ BUILD_PKGS=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   nlohmann-json3-dev prometheus-cpp-dev catch2 libyaml-cpp-dev libssl-dev
   libclang-rt-14-dev
+  ccache   # meson uses it when present; a CI machine that builds main repeatedly reuses unchanged objects
 )
 # Used by tests and benchmarks only (load generators, metric linting, v2 kernel VM).
 TEST_PKGS=(
@@ -18,8 +19,17 @@ TEST_PKGS=(
   prometheus                            # promtool + a real server scraping /metrics (tests/api)
 )
 
+# Optional: building and checking the container image (scripts/image.sh). runc: crun refuses hybrid cgroup v1+v2
+# hosts such as this one, runc does not.
+IMAGE_PKGS=(buildah podman runc)
+
 want=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" == "--with-tests" ]]; then want+=("${TEST_PKGS[@]}"); fi
+for arg in "$@"; do
+  case "$arg" in
+    --with-tests) want+=("${TEST_PKGS[@]}") ;;
+    --with-image) want+=("${IMAGE_PKGS[@]}") ;;
+  esac
+done
 if [[ -n "${SLO_EXTRA_PKGS:-}" ]]; then read -r -a extra <<<"$SLO_EXTRA_PKGS"; want+=("${extra[@]}"); fi
 
 missing=()

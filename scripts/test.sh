@@ -14,7 +14,8 @@ builddir=build
 setup_args=()
 if [[ "${SLO_SANITIZE:-0}" == 1 ]]; then
   builddir=build-asan
-  setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
+  # -g1 (line tables) is enough for symbolized reports and compiles much faster than -g; benchmarks are not built.
+  setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Dbench=disabled -Dcpp_args=-g1)
 fi
 if [[ -n "${SLO_EXTRA_SETUP:-}" ]]; then read -r -a extra_setup <<<"$SLO_EXTRA_SETUP"; setup_args+=("${extra_setup[@]}"); fi
 if [[ ! -f "$builddir/build.ninja" ]]; then
