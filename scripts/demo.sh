@@ -5,14 +5,18 @@
 #
 # Installs the dependencies, builds, creates a dedicated subtree in kubelet layout
 #   /sys/fs/cgroup/<ctrl>/sloagent-demo-<pid>/kubepods/{burstable,besteffort}/pod<uid>/<container-id>
-# starts a bursty latency-sensitive server (LS, Burstable, CPU limit 0.6) and a CPU hog (BE, BestEffort) in it,
-# writes their PodList, runs `sloagent run` in standalone mode on that subtree and prints what it does as it
-# happens. Everything is removed on exit, also on Ctrl-C; the agent restores every knob it changed first.
+# starts a bursty latency-sensitive server (LS, Burstable, CPU limit 0.6), an idle LS "api" pod and a CPU hog (BE,
+# BestEffort) in it, writes their PodList, runs `sloagent run` in standalone mode on that subtree and prints what
+# it does as it happens. From SPIKE_AT seconds the api pod spikes (busy loops on every CPU for SPIKE_SECONDS): BE
+# suppression shrinks the BE budget (agent line "BE budget … → … cores (LS usage …)") and the cpuset controller
+# narrows the hog's cpuset; both recover after the spike. Everything is removed on exit, also on Ctrl-C; the agent restores every knob it changed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 DEMO_SECONDS=${DEMO_SECONDS:-60}
 LS_LIMIT_US=${LS_LIMIT_US:-60000}   # the LS container's kubelet quota (0.6 CPU)
+SPIKE_AT=${SPIKE_AT:-10}            # seconds after the agent starts
+SPIKE_SECONDS=${SPIKE_SECONDS:-10}
 
 if [[ $(id -u) -ne 0 ]]; then echo "demo: run as root (it creates cgroups)" >&2; exit 1; fi
 
@@ -92,6 +96,13 @@ show() {  # one status line for the LS container
   say "web/server: quota $q burst $b | $stat"
 }
 
+show_be() {  # the BE hog's CPUs (cpuset policy narrows them while LS needs the CPUs)
+  local cpus
+  if [[ $mode == v2 ]]; then cpus=$(cat "$cgroot/$name/$hog_ctr/cpuset.cpus.effective" 2>/dev/null || echo ?)
+  else cpus=$(cat "$cgroot/cpuset/$name/$hog_ctr/cpuset.cpus"); fi
+  say "batch/hog (BE): cpuset $cpus"
+}
+
 cleanup() {
   trap - EXIT INT TERM
   set +e
@@ -136,15 +147,18 @@ web_uid=d3m0a111-0000-4000-8000-000000000001; web_cid=aaaa1111bbbb2222cccc3333dd
 hog_uid=d3m0b222-0000-4000-8000-000000000002; hog_cid=bbbb1111cccc2222dddd3333eeee4444ffff5555aaaa6666bbbb1111cccc2222
 web_pod=kubepods/burstable/pod$web_uid; web_ctr=$web_pod/$web_cid
 hog_pod=kubepods/besteffort/pod$hog_uid; hog_ctr=$hog_pod/$hog_cid
-mkcg "$web_ctr"; mkcg "$hog_ctr"
+api_uid=d3m0c333-0000-4000-8000-000000000003; api_cid=cccc1111dddd2222eeee3333ffff4444aaaa5555bbbb6666cccc1111dddd2222
+api_pod=kubepods/burstable/pod$api_uid; api_ctr=$api_pod/$api_cid
+mkcg "$web_ctr"; mkcg "$hog_ctr"; mkcg "$api_ctr"
 if [[ $mode == v2 ]]; then  # controllers must be enabled down to the leaves' parents
-  for d in "" kubepods kubepods/burstable kubepods/besteffort "$web_pod" "$hog_pod"; do
+  for d in "" kubepods kubepods/burstable kubepods/besteffort "$web_pod" "$hog_pod" "$api_pod"; do
     for c in cpu cpuset memory; do echo "+$c" >"$cgroot/$name/${d:+$d/}cgroup.subtree_control" 2>/dev/null || true; done
   done
 fi
 # What kubelet would have written: the LS pod and container limited to 0.6 CPU, BE at minimum shares.
 knob "$web_pod" cpu.cfs_quota_us "$LS_LIMIT_US"; knob "$web_ctr" cpu.cfs_quota_us "$LS_LIMIT_US"
 knob kubepods/besteffort cpu.shares 2; knob "$hog_pod" cpu.shares 2; knob "$hog_ctr" cpu.shares 2
+knob "$api_pod" cpu.shares 2048; knob "$api_ctr" cpu.shares 2048  # api requests 2 CPUs, no limit
 
 run_in() {  # run_in REL CMD...: the process joins the cgroup before it execs, so its children start inside
   local rel=$1; shift
@@ -155,13 +169,17 @@ run_in() {  # run_in REL CMD...: the process joins the cgroup before it execs, s
 run_in "$web_ctr" python3 "$repo/scripts/demo/bursty_server.py"
 ncpu=$(nproc)
 for _ in $(seq 1 "$ncpu"); do run_in "$hog_ctr" bash -c 'while :; do :; done'; done
-say "started: web (bursty LS server, limit $((LS_LIMIT_US / 1000))% CPU) and batch (BE hog, $ncpu spinning shells)"
+run_in "$api_ctr" sleep infinity
+say "started: web (bursty LS server, limit $((LS_LIMIT_US / 1000))% CPU), api (LS, idle until ${SPIKE_AT}s) and batch (BE hog, $ncpu spinning shells)"
 
 cat >"$work/pods.json" <<JSON
 {"kind":"PodList","apiVersion":"v1","items":[
  {"metadata":{"name":"web","namespace":"demo","uid":"$web_uid","labels":{"app":"web","koordinator.sh/qosClass":"LS"}},
   "spec":{"nodeName":"demo-node","priority":9500,"containers":[{"name":"server","resources":{"requests":{"cpu":"300m","memory":"64Mi"},"limits":{"cpu":"600m"}}}]},
   "status":{"phase":"Running","qosClass":"Burstable","containerStatuses":[{"name":"server","containerID":"containerd://$web_cid","ready":true}]}},
+ {"metadata":{"name":"api","namespace":"demo","uid":"$api_uid","labels":{"app":"api","koordinator.sh/qosClass":"LS"}},
+  "spec":{"nodeName":"demo-node","priority":9500,"containers":[{"name":"api","resources":{"requests":{"cpu":"2","memory":"64Mi"}}}]},
+  "status":{"phase":"Running","qosClass":"Burstable","containerStatuses":[{"name":"api","containerID":"containerd://$api_cid","ready":true}]}},
  {"metadata":{"name":"batch","namespace":"demo","uid":"$hog_uid","labels":{"app":"batch","koordinator.sh/qosClass":"BE"}},
   "spec":{"nodeName":"demo-node","priority":5500,"containers":[{"name":"hog","resources":{}}]},
   "status":{"phase":"Running","qosClass":"BestEffort","containerStatuses":[{"name":"hog","containerID":"containerd://$hog_cid","ready":true}]}}
@@ -174,9 +192,18 @@ say "starting: sloagent run --pods-file … --kubepods-parent $name (executor ch
   > >(sed -u 's/^/  agent| /') 2>&1 &
 agent_pid=$!
 
-end=$((SECONDS + DEMO_SECONDS))
+start=$SECONDS
+end=$((start + DEMO_SECONDS))
+spiked=0
 while ((SECONDS < end)); do
-  sleep 5
-  show "$web_ctr"
+  sleep 1
+  elapsed=$((SECONDS - start))
+  if ((spiked == 0 && elapsed >= SPIKE_AT)); then
+    spiked=1
+    say "LS spike: api runs $ncpu busy loops for ${SPIKE_SECONDS}s (watch the agent's 'BE budget' line and the hog's cpuset)"
+    for _ in $(seq 1 "$ncpu"); do run_in "$api_ctr" timeout "$SPIKE_SECONDS" bash -c 'while :; do :; done'; done
+  fi
+  if ((spiked == 1 && elapsed >= SPIKE_AT + SPIKE_SECONDS)); then spiked=2; say "LS spike over"; fi
+  if ((elapsed % 5 == 0)); then show "$web_ctr"; show_be; fi
 done
 say "time is up (DEMO_SECONDS=$DEMO_SECONDS)"

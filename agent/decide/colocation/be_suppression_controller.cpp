@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "agent/decide/colocation/eviction.h"
 #include "agent/runtime/log.h"
@@ -54,6 +56,7 @@ std::optional<std::string> BeSuppressionController::configure(const nlohmann::js
   if (auto err = parse_threshold_config(policy, c)) return err;
   cfg_ = c;
   smoother_ = BudgetSmoother(cfg_.be_max_growth_cores_per_tick);
+  last_decided_.reset();  // a new policy (reload, schedule window) is applied on the next tick
   return std::nullopt;
 }
 
@@ -63,33 +66,30 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
     if (budget_gauge_) budget_gauge_->Set(snap.node.cpu_capacity_cores);
     return;  // no claim: the executor restores the tier quota, cpuset sees no budget
   }
-  // Usage over the last period: LS pods' pod-level cgroups, read every fast tick (marked hot), BE likewise.
-  double ls = 0, be = 0;
-  for (const auto& p : snap.pods) {
-    if (p.cgroup.empty()) continue;
-    board.hot_cgroups.insert(p.cgroup);
-    if (!p.stats.cpu_usage_ns) continue;
-    auto r = rates_.update(p.cgroup, *p.stats.cpu_usage_ns, p.stats.cpu_stat_at);
-    if (!r) continue;
-    (is_be(p) ? be : ls) += *r;
+  // Usage over the last period: pod-level cgroups, read every fast tick (marked hot).
+  for (const auto& p : snap.pods)
+    if (!p.cgroup.empty()) board.hot_cgroups.insert(p.cgroup);
+  // Between two decisions: hold the last one. The Blackboard lives for one tick, and the cpuset controller (its own
+  // period) must find the budget whenever it decides; the tier quota claim must be restated (level-triggered).
+  const auto period = std::chrono::milliseconds(cfg_.period_ms);
+  if (last_decided_ && snap.now - *last_decided_ < period - period / 10) {
+    if (cfg_.cpu_suppress_policy == SuppressPolicy::cpuset)
+      board.be_cpu_budget_cores = last_.budget;
+    else if (held_quota_)
+      out.set(held_quota_->first, held_quota_->second, held_reason_);
+    return;
   }
-  rates_.forget_older_than(snap.now - std::chrono::minutes(5));
-  // System usage = node busy − pods, from the slow-tick /proc/stat counter.
-  if (snap.node.cpu_busy_ns && (!last_busy_ns_ || *snap.node.cpu_busy_ns != *last_busy_ns_)) {
-    if (last_busy_ns_ && snap.now > last_busy_at_ && *snap.node.cpu_busy_ns > *last_busy_ns_) {
-      double node = static_cast<double>(*snap.node.cpu_busy_ns - *last_busy_ns_) / 1e9 /
-                    std::chrono::duration<double>(snap.now - last_busy_at_).count();
-      system_usage_cores_ = std::max(0.0, node - ls - be);
-    }
-    last_busy_ns_ = snap.node.cpu_busy_ns;
-    last_busy_at_ = snap.now;
-  }
+  last_decided_ = snap.now;
+  held_quota_.reset();
+  usage_.update(snap);
+  const double ls = usage_.ls_cpu_cores(), be = usage_.be_cpu_cores();
+  const double system_usage = usage_.system_cpu_cores();
 
   BeBudgetInput in;
   in.capacity_cores = snap.node.cpu_capacity_cores;
   in.threshold_percent = cfg_.cpu_suppress_threshold_percent;
   in.ls_usage_cores = ls;
-  in.system_usage_cores = system_usage_cores_;
+  in.system_usage_cores = system_usage;
   in.reserved_cores = cfg_.system_reserved_cores;
   in.min_cores = cfg_.be_min_cpu_cores;
   double watermark = be_cpu_budget(in);
@@ -106,7 +106,7 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
   double target = cap ? std::min(watermark, *cap) : watermark;
   double budget = smoother_.update(target);
 
-  last_ = Decision{ls, be, system_usage_cores_, watermark, cap, budget, breached,
+  last_ = Decision{ls, be, system_usage, watermark, cap, budget, breached,
                    cfg_.cpu_suppress_policy == SuppressPolicy::cpuset ? "cpuset" : "cfsQuota"};
   if (budget_gauge_) budget_gauge_->Set(budget);
   if (ls_usage_gauge_) ls_usage_gauge_->Set(ls);
@@ -119,20 +119,44 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
                        std::to_string(in.capacity_cores).substr(0, 5) + " x " +
                        std::to_string(cfg_.cpu_suppress_threshold_percent).substr(0, 4) + "% - LS " +
                        std::to_string(ls).substr(0, 5) + " - system " +
-                       std::to_string(std::max(system_usage_cores_, cfg_.system_reserved_cores)).substr(0, 5) +
+                       std::to_string(std::max(system_usage, cfg_.system_reserved_cores)).substr(0, 5) +
                        (cap ? " (capped by run-queue latency)" : "");
+  log_budget_change(snap.now, budget, ls);
   if (cfg_.cpu_suppress_policy == SuppressPolicy::cpuset) {
     board.be_cpu_budget_cores = budget;
   } else if (snap.host && snap.host->layout) {
     std::string tier = snap.host->layout->tier_dir(cg::QosTier::besteffort);
-    int64_t period = 100000;
+    int64_t cfs_period = 100000;
     if (snap.knobs)
       if (auto p = snap.knobs->current({tier, cg::Knob::cpu_period, {}}); p && cg::as_int(*p) > 0)
-        period = cg::as_int(*p);
-    auto quota = static_cast<int64_t>(budget * static_cast<double>(period));
-    out.set({tier, cg::Knob::cpu_quota, {}}, cg::KnobValue{std::max<int64_t>(quota, 1000)}, reason);
+        cfs_period = cg::as_int(*p);
+    auto quota = static_cast<int64_t>(budget * static_cast<double>(cfs_period));
+    held_quota_.emplace(cg::KnobRef{tier, cg::Knob::cpu_quota, {}}, cg::KnobValue{std::max<int64_t>(quota, 1000)});
+    held_reason_ = reason;
+    out.set(held_quota_->first, held_quota_->second, reason);
   }
   evict_if_needed(snap);
+}
+
+// One line per significant move (≥ 0.25 cores or 20 %), so operators (and the demo) see suppression act without a
+// line per period: shrinks at most once a second, growth at most every 5 s.
+void BeSuppressionController::log_budget_change(std::chrono::steady_clock::time_point now, double budget, double ls) {
+  if (!logged_budget_) {
+    logged_budget_ = budget;
+    logged_at_ = now;
+    return;
+  }
+  double from = *logged_budget_;
+  double delta = budget - from;
+  bool big = std::abs(delta) >= std::max(0.25, 0.2 * from);
+  auto gap = delta < 0 ? std::chrono::seconds(1) : std::chrono::seconds(5);
+  if (!big || now - logged_at_ < gap) return;
+  char line[160];
+  std::snprintf(line, sizeof line, "BE budget %.2f \u2192 %.2f cores (LS usage %.2f, system %.2f, %s)", from, budget, ls,
+                last_.system_usage_cores, last_.policy.c_str());
+  log::info("colocation", line);
+  logged_budget_ = budget;
+  logged_at_ = now;
 }
 
 void BeSuppressionController::evict_if_needed(const agent::Snapshot& snap) {
@@ -188,6 +212,7 @@ nlohmann::json BeSuppressionController::status() const {
                    {"system_usage_cores", last_.system_usage_cores},
                    {"interference_breached", last_.breached},
                    {"cpuSuppressThresholdPercent", cfg_.cpu_suppress_threshold_percent},
+                   {"periodMillis", cfg_.period_ms},
                    {"memoryEvictThresholdPercent", cfg_.memory_evict_threshold_percent}};
   if (last_.interference_cap) j["interference_cap_cores"] = *last_.interference_cap;
   return j;

@@ -15,7 +15,7 @@
 
 #include "agent/decide/colocation/be_budget.h"
 #include "agent/decide/colocation/colocation_config.h"
-#include "agent/decide/colocation/usage_rates.h"
+#include "agent/decide/colocation/node_usage.h"
 #include "agent/runtime/cluster_actions.h"
 #include "agent/runtime/controller.h"
 
@@ -34,7 +34,9 @@ class BeSuppressionController : public agent::Controller {
   agent::Capability probe(const agent::HostInfo& host) override;
   void init(agent::ControllerContext& ctx) override;
   std::optional<std::string> configure(const nlohmann::json& policy) override;
-  std::chrono::milliseconds period() const override { return std::chrono::milliseconds(cfg_.period_ms); }
+  // Called every tick: the budget is recomputed every periodMillis and held (restated) in between, so that the
+  // cpuset controller finds it on the Blackboard whichever tick it decides in.
+  std::chrono::milliseconds period() const override { return std::chrono::milliseconds(1); }
   void decide(const agent::Snapshot& snap, agent::Blackboard& board, agent::IntentSink& out) override;
   nlohmann::json status() const override;
   nlohmann::json explain(const std::string& pod_key) const override;
@@ -53,15 +55,18 @@ class BeSuppressionController : public agent::Controller {
 
  private:
   void evict_if_needed(const agent::Snapshot& snap);
+  void log_budget_change(std::chrono::steady_clock::time_point now, double budget, double ls);
 
   ThresholdConfig cfg_;
-  UsageRates rates_;
+  NodeUsage usage_;
   BudgetSmoother smoother_;
   InterferenceCap interference_;
   Decision last_;
-  double system_usage_cores_ = 0;  // last slow-tick estimate
-  std::optional<uint64_t> last_busy_ns_;
-  std::chrono::steady_clock::time_point last_busy_at_{};
+  std::optional<std::chrono::steady_clock::time_point> last_decided_;
+  std::optional<std::pair<cg::KnobRef, cg::KnobValue>> held_quota_;  // cfsQuota claim of the last decision
+  std::string held_reason_;
+  std::optional<double> logged_budget_;
+  std::chrono::steady_clock::time_point logged_at_{};
   std::chrono::steady_clock::time_point last_eviction_{};
   std::map<std::string, std::deque<nlohmann::json>> decisions_;  // pod key → evictions (bounded)
   agent::ClusterActions* cluster_ = nullptr;

@@ -37,34 +37,16 @@ std::optional<std::string> ReclaimedController::configure(const nlohmann::json& 
 
 void ReclaimedController::decide(const agent::Snapshot& snap, agent::Blackboard&, agent::IntentSink&) {
   double now_s = std::chrono::duration<double>(snap.wall.time_since_epoch()).count();
+  usage_.update(snap);
   std::vector<PodSample> hp;
-  double pods_cpu = 0;
-  int64_t pods_mem = 0;
-  bool fresh = false;
   for (const auto& p : snap.pods) {
-    if (p.cgroup.empty()) continue;
-    std::optional<double> rate;
-    if (p.stats.cpu_usage_ns) rate = rates_.update(p.cgroup, *p.stats.cpu_usage_ns, p.stats.cpu_stat_at);
-    int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
-    pods_cpu += rate.value_or(0);
-    pods_mem += mem;
-    if (rate) fresh = true;
-    if (p.pod.qos == model::QosClass::BE) continue;
+    if (p.cgroup.empty() || p.pod.qos == model::QosClass::BE) continue;
     auto req = p.pod.total_requests();
-    hp.push_back({p.pod.key(), rate.value_or(0), mem, static_cast<double>(req.cpu_millis.value_or(0)) / 1000.0,
-                  req.memory_bytes.value_or(0)});
+    int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
+    hp.push_back({p.pod.key(), usage_.pod_cpu_cores(p).value_or(0), mem,
+                  static_cast<double>(req.cpu_millis.value_or(0)) / 1000.0, req.memory_bytes.value_or(0)});
   }
-  rates_.forget_older_than(snap.now - std::chrono::minutes(5));
-  if (snap.node.cpu_busy_ns && (!last_busy_ns_ || *snap.node.cpu_busy_ns != *last_busy_ns_)) {
-    if (last_busy_ns_ && snap.now > last_busy_at_ && *snap.node.cpu_busy_ns > *last_busy_ns_)
-      system_cpu_cores_ = std::max(0.0, static_cast<double>(*snap.node.cpu_busy_ns - *last_busy_ns_) / 1e9 /
-                                            std::chrono::duration<double>(snap.now - last_busy_at_).count() -
-                                            pods_cpu);
-    last_busy_ns_ = snap.node.cpu_busy_ns;
-    last_busy_at_ = snap.now;
-  }
-  if (snap.node.memory_used_bytes > 0) system_memory_bytes_ = std::max<int64_t>(0, snap.node.memory_used_bytes - pods_mem);
-  if (fresh || snap.pods.empty()) last_metrics_s_ = now_s;
+  if (usage_.any_pod_rate() || snap.pods.empty()) last_metrics_s_ = now_s;
   if (last_metrics_s_ < 0) last_metrics_s_ = now_s;
   estimator_.observe(hp, now_s);
   if (!cfg_.enable) {
@@ -72,7 +54,8 @@ void ReclaimedController::decide(const agent::Snapshot& snap, agent::Blackboard&
   } else {
     int64_t mem_total = snap.node.memory_total_bytes > 0 ? snap.node.memory_total_bytes
                                                          : (snap.host ? snap.host->topology.memory_bytes : 0);
-    last_ = estimator_.compute(snap.node.cpu_capacity_cores, mem_total, system_cpu_cores_, system_memory_bytes_, 0,
+    last_ = estimator_.compute(snap.node.cpu_capacity_cores, mem_total, usage_.system_cpu_cores(),
+                               usage_.system_memory_bytes(), 0,
                                cfg_.system_reserved_memory_bytes, now_s, last_metrics_s_);
   }
   if (cpu_gauge_) cpu_gauge_->Set(static_cast<double>(last_.batch_cpu_millis) / 1000.0);
@@ -90,8 +73,8 @@ nlohmann::json ReclaimedController::status() const {
           {"degraded", last_.degraded},
           {"high_priority_cpu_cores", last_.hp_cpu_cores},
           {"high_priority_memory_bytes", last_.hp_memory_bytes},
-          {"system_cpu_cores", system_cpu_cores_},
-          {"system_memory_bytes", system_memory_bytes_},
+          {"system_cpu_cores", usage_.system_cpu_cores()},
+          {"system_memory_bytes", usage_.system_memory_bytes()},
           {"tracked_pods", estimator_.tracked_pods()},
           {"cpuReclaimThresholdPercent", cfg_.settings.cpu_reclaim_threshold_percent},
           {"memoryReclaimThresholdPercent", cfg_.settings.memory_reclaim_threshold_percent}};

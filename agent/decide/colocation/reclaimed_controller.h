@@ -7,7 +7,7 @@
 
 #include "agent/decide/colocation/colocation_config.h"
 #include "agent/decide/colocation/reclaim_estimator.h"
-#include "agent/decide/colocation/usage_rates.h"
+#include "agent/decide/colocation/node_usage.h"
 #include "agent/runtime/cluster_actions.h"
 #include "agent/runtime/controller.h"
 
@@ -33,13 +33,9 @@ class ReclaimedController : public agent::Controller {
  private:
   ReclaimConfig cfg_;
   ReclaimEstimator estimator_{ReclaimSettings{}};
-  UsageRates rates_;
+  NodeUsage usage_;
   ReclaimResult last_;
   double last_metrics_s_ = -1;
-  std::optional<uint64_t> last_busy_ns_;
-  std::chrono::steady_clock::time_point last_busy_at_{};
-  double system_cpu_cores_ = 0;
-  int64_t system_memory_bytes_ = 0;
   agent::ClusterActions* cluster_ = nullptr;
   prometheus::Gauge* cpu_gauge_ = nullptr;
   prometheus::Gauge* mem_gauge_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include "agent/decide/colocation/batch_resources_controller.h"
 #include "agent/decide/colocation/be_suppression_controller.h"
+#include "agent/decide/colocation/node_usage.h"
 #include "agent/decide/colocation/reclaimed_controller.h"
 #include "agent/runtime/cluster_actions.h"
 
@@ -277,4 +278,106 @@ TEST_CASE("reclaimed controller publishes batch-cpu and batch-memory", "[unit][c
   CHECK(mem >= (39ll << 30));
   CHECK(f.cluster.node_resources.at("kubernetes.io/batch-cpu") == c.last().batch_cpu_millis);
   CHECK(c.status()["tracked_pods"] == 1);
+}
+
+TEST_CASE("node usage: per-pod rates, LS/BE sums and the system share from one snapshot", "[unit][colocation]") {
+  Fixture f;
+  NodeUsage u;
+  const uint64_t sec = 1'000'000'000;
+  const int64_t GiB = 1ll << 30;
+  auto t0 = Clock::now();
+  auto make = [&](Clock::time_point t, uint64_t ls_ns, uint64_t be_ns, std::optional<uint64_t> busy) {
+    auto s = f.snap(t, {pod("web", model::QosClass::LS, ls_ns, t, 0, 1 * GiB),
+                        pod("batch", model::QosClass::BE, be_ns, t, 0, 2 * GiB),
+                        pod("pending", model::QosClass::LS, 0, t)});
+    s.pods[2].cgroup.clear();  // no cgroup yet: skipped
+    s.node.cpu_busy_ns = busy;
+    return s;
+  };
+  u.update(make(t0, 10 * sec, 5 * sec, 100 * sec));
+  CHECK_FALSE(u.any_pod_rate());  // first sample: no rate
+  CHECK(u.ls_cpu_cores() == 0);
+  CHECK(u.system_memory_bytes() == 37 * GiB);  // 40 GiB used − 3 GiB of pods
+  // One second later: LS used 1.5 cores, BE 0.5, the node 3 → system 1.
+  auto s1 = make(t0 + std::chrono::seconds(1), 10 * sec + 3 * sec / 2, 5 * sec + sec / 2, 103 * sec);
+  u.update(s1);
+  CHECK(u.any_pod_rate());
+  CHECK(u.ls_cpu_cores() == Approx(1.5));
+  CHECK(u.be_cpu_cores() == Approx(0.5));
+  CHECK(u.system_cpu_cores() == Approx(1.0));
+  CHECK(*u.pod_cpu_cores(s1.pods[0]) == Approx(1.5));
+  CHECK_FALSE(u.pod_cpu_cores(s1.pods[2]));
+  CHECK(u.pods_memory_bytes() == 3 * GiB);
+  // A fast tick (no /proc/stat read: same counter): pods move, the system share is held.
+  u.update(make(t0 + std::chrono::milliseconds(1200), 10 * sec + 17 * sec / 10, 5 * sec + sec / 2, 103 * sec));
+  CHECK(u.ls_cpu_cores() == Approx(1.0));
+  CHECK(u.be_cpu_cores() == Approx(0.0));
+  CHECK(u.system_cpu_cores() == Approx(1.0));
+  // A counter reset (container restarted) gives no rate, never a negative one.
+  u.update(make(t0 + std::chrono::milliseconds(1400), 1 * sec, 5 * sec + sec / 2, 103 * sec));
+  CHECK(u.ls_cpu_cores() == 0);
+  // Busy below pods (counters read at different instants): system floored at 0.
+  u.update(make(t0 + std::chrono::milliseconds(2400), 1 * sec + 2 * sec, 5 * sec + sec / 2, 104 * sec));
+  CHECK(u.system_cpu_cores() == 0);
+}
+
+TEST_CASE("BE suppression and reclaimed controllers agree on LS and system usage", "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController s;
+  ReclaimedController r;
+  REQUIRE_FALSE(s.configure(json::object()));
+  REQUIRE_FALSE(r.configure(json::object()));
+  const uint64_t sec = 1'000'000'000;
+  auto t0 = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    auto t = t0 + i * std::chrono::seconds(1);
+    auto snap = f.snap(t, {pod("web", model::QosClass::LS, static_cast<uint64_t>(i) * 2 * sec, t),
+                           pod("batch", model::QosClass::BE, static_cast<uint64_t>(i) * sec, t)});
+    snap.node.cpu_busy_ns = 50 * sec + static_cast<uint64_t>(i) * 4 * sec;  // node 4 cores → system 1
+    agent::Blackboard b;
+    Sink sink;
+    s.decide(snap, b, sink);
+    r.decide(snap, b, sink);
+  }
+  CHECK(s.last().ls_usage_cores == Approx(2.0));
+  CHECK(s.last().system_usage_cores == Approx(1.0));
+  CHECK(r.status()["system_cpu_cores"].get<double>() == Approx(1.0));
+}
+
+TEST_CASE("BE suppression: decides every periodMillis, holds the budget and the quota claim in between",
+          "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"cpuSuppressThresholdPercent": 50, "cpuSuppressPolicy": "cfsQuota", "periodMillis": 200}})")));
+  auto t0 = Clock::now();
+  const uint64_t sec = 1'000'000'000;
+  auto run = [&](Clock::time_point t, uint64_t ls_ns, agent::Blackboard& b) {
+    Sink s;
+    c.decide(f.snap(t, {pod("web", model::QosClass::LS, ls_ns, t)}), b, s);
+    return s.get("kubepods/besteffort", cg::Knob::cpu_quota);
+  };
+  agent::Blackboard b0, b1, b2, b3;
+  run(t0, 0, b0);
+  auto q1 = run(t0 + std::chrono::milliseconds(200), 2 * sec / 5, b1);  // 2 cores → 6 cores budget
+  REQUIRE(q1);
+  CHECK(*q1 == 600000);
+  // 50 ms later, LS jumped to 10 cores: not a decision yet; the claim is restated unchanged and pods stay hot.
+  auto q2 = run(t0 + std::chrono::milliseconds(250), 2 * sec / 5 + sec / 2, b2);
+  REQUIRE(q2);
+  CHECK(*q2 == 600000);
+  CHECK(b2.hot_cgroups.count("kubepods/podweb"));
+  // At the next period the usage since the last decision counts (0.5 s of CPU in 0.2 s = 2.5 cores → 5.5).
+  auto q3 = run(t0 + std::chrono::milliseconds(400), 2 * sec / 5 + sec / 2, b3);
+  REQUIRE(q3);
+  CHECK(*q3 == Approx(550000).margin(1000));
+  CHECK(c.status()["periodMillis"] == 200);
+  // cpuset policy: the held budget is on every tick's Blackboard for the cpuset controller.
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy": {"cpuSuppressThresholdPercent": 50}})")));
+  agent::Blackboard b4, b5;
+  run(t0 + std::chrono::milliseconds(600), 2 * sec / 5 + sec / 2 + 2 * sec / 5, b4);
+  REQUIRE(b4.be_cpu_budget_cores);
+  run(t0 + std::chrono::milliseconds(620), 2 * sec / 5 + sec / 2 + 2 * sec / 5, b5);
+  REQUIRE(b5.be_cpu_budget_cores);
+  CHECK(*b5.be_cpu_budget_cores == *b4.be_cpu_budget_cores);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/policy/schedule.h"
+#include "agent/policy/scheduled_policy.h"
 #include "agent/policy/time_zone.h"
 
 using namespace slo::policy;
@@ -95,4 +96,56 @@ TEST_CASE("merge_patch deep-merges objects and deletes with null", "[unit][sched
   json t = json::parse(R"({"a":{"b":1,"c":2},"d":[1,2]})");
   merge_patch(t, json::parse(R"({"a":{"b":5,"c":null},"d":[3]})"));
   CHECK(t == json::parse(R"({"a":{"b":5},"d":[3]})"));
+}
+
+TEST_CASE("scheduled policy: what configure() gets at each instant, variants to validate, describe", "[unit][schedule]") {
+  json merged = json::parse(R"({
+    "timeZone": "+01:00",
+    "schedule": [{"name": "day", "start": "08:00", "end": "20:00",
+                  "overrides": {"resourceThresholdStrategy": {"cpuSuppressThresholdPercent": 25}}},
+                 {"name": "evening", "start": "18:00", "end": "22:00",
+                  "overrides": {"colocationStrategy": {"enable": false}}}],
+    "resourceThresholdStrategy": {"cpuSuppressThresholdPercent": 60, "cpuSuppressPolicy": "cpuset"}})");
+  std::string err;
+  auto sp = slo::policy::ScheduledPolicy::parse(merged, kZoneinfo, &err);
+  REQUIRE(sp);
+  CHECK(sp->has_windows());
+  // 06:59 UTC = 07:59 local: no window. One minute later "day" starts: that instant is the next boundary.
+  auto before = utc(kMon20261130 + 6 * 3600 + 59 * 60);
+  auto p = sp->at(before);
+  CHECK(p["resourceThresholdStrategy"]["cpuSuppressThresholdPercent"] == 60);
+  CHECK_FALSE(p.contains("schedule"));
+  CHECK_FALSE(p.contains("timeZone"));
+  REQUIRE(sp->next_boundary(before));
+  CHECK(*sp->next_boundary(before) == utc(kMon20261130 + 7 * 3600));
+  auto day = sp->at(utc(kMon20261130 + 7 * 3600));
+  CHECK(day["resourceThresholdStrategy"]["cpuSuppressThresholdPercent"] == 25);
+  CHECK(day["resourceThresholdStrategy"]["cpuSuppressPolicy"] == "cpuset");  // deep merge keeps the rest
+  // 18:30 local: both windows.
+  auto both = utc(kMon20261130 + 17 * 3600 + 30 * 60);
+  CHECK(sp->active(both) == std::vector<std::string>{"day", "evening"});
+  CHECK(sp->at(both)["colocationStrategy"]["enable"] == false);
+  auto d = sp->describe(both);
+  CHECK(d["timeZone"] == "+01:00");
+  CHECK(d["active"] == json::array({"day", "evening"}));
+  CHECK(d["nextBoundary"] == kMon20261130 + 19 * 3600);  // 20:00 local, "day" ends
+  auto v = sp->variants();
+  REQUIRE(v.size() == 4);
+  CHECK(v[0].first == "base");
+  CHECK(v[1].first == "window 'day'");
+  CHECK(v[1].second["resourceThresholdStrategy"]["cpuSuppressThresholdPercent"] == 25);
+  CHECK_FALSE(v[1].second.contains("colocationStrategy"));
+  CHECK(v[3].first == "all windows");
+  CHECK(v[3].second["colocationStrategy"]["enable"] == false);
+  // Without windows: the policy minus the two fields, never a boundary.
+  auto plain = slo::policy::ScheduledPolicy::parse(json::parse(R"({"timeZone": "UTC", "a": {"b": 1}})"), kZoneinfo, &err);
+  REQUIRE(plain);
+  CHECK(plain->at(before) == json::parse(R"({"a": {"b": 1}})"));
+  CHECK_FALSE(plain->next_boundary(before));
+  // Errors name the field.
+  CHECK_FALSE(slo::policy::ScheduledPolicy::parse(json::parse(R"({"schedule": [{"start": "25:00", "end": "20:00"}]})"),
+                                                  kZoneinfo, &err));
+  CHECK(err.rfind("schedule[0].start:", 0) == 0);
+  CHECK_FALSE(slo::policy::ScheduledPolicy::parse(json::parse(R"({"timeZone": "Nowhere/Atlantis"})"), kZoneinfo, &err));
+  CHECK(err.rfind("timeZone:", 0) == 0);
 }
