@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace slo::fakes {
@@ -174,6 +175,19 @@ std::string FakeApiServer::object_key(const json& obj) {
 uint64_t FakeApiServer::put_locked(const std::string& type_key, json obj, const std::string& type) {
   ++rv_;
   auto& meta = obj["metadata"];
+  // metadata.generation as the real server keeps it: 1 at creation, +1 on every change of spec (status writes and
+  // metadata-only changes leave it alone), so controllers can report observedGeneration.
+  {
+    auto& coll = store_[type_key];
+    auto old = coll.find(object_key(obj));
+    if (old == coll.end()) {
+      meta["generation"] = 1;
+    } else {
+      int64_t g = old->second["metadata"].value("generation", int64_t{1});
+      bool spec_changed = old->second.value("spec", json()) != obj.value("spec", json());
+      meta["generation"] = spec_changed ? g + 1 : g;
+    }
+  }
   meta["resourceVersion"] = std::to_string(rv_);
   if (!meta.contains("uid")) meta["uid"] = "fake-uid-" + std::to_string(++uid_counter_);
   if (!meta.contains("creationTimestamp")) meta["creationTimestamp"] = now_rfc3339();
@@ -190,6 +204,7 @@ bool FakeApiServer::remove_locked(const std::string& type_key, const std::string
   if (it == t->second.end()) return false;
   json obj = std::move(it->second);
   t->second.erase(it);
+  apply_owners_.erase(type_key + "\n" + key);
   ++rv_;
   obj["metadata"]["resourceVersion"] = std::to_string(rv_);
   history_.push_back(HistoryEntry{rv_, type_key, "DELETED", std::move(obj)});
@@ -455,10 +470,14 @@ int FakeApiServer::serve_api(const HttpRequest& req, HttpConnection& conn) {
     return reply(code, created);
   }
 
+  if (req.method == "PATCH" && !rp.name.empty() && rp.sub == "status" &&
+      req.header("content-type").find("apply-patch+yaml") != std::string::npos)
+    return serve_status_apply(req, rp, body, conn);
   if ((req.method == "PATCH" || req.method == "PUT") && !rp.name.empty() && (rp.sub.empty() || rp.sub == "status")) {
     std::string ct = req.header("content-type");
     if (req.method == "PATCH" && ct.find("merge-patch+json") == std::string::npos)
-      return reply(415, status_body(415, "UnsupportedMediaType", "fake supports merge patches only, got " + ct));
+      return reply(415, status_body(415, "UnsupportedMediaType",
+                                    "fake supports merge patches (and apply on status) only, got " + ct));
     int code = 200;
     json updated;
     {
@@ -494,6 +513,69 @@ int FakeApiServer::serve_api(const HttpRequest& req, HttpConnection& conn) {
     return reply(200, json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"}});
   }
   return reply(405, status_body(405, "MethodNotAllowed", req.method + " " + req.path));
+}
+
+int FakeApiServer::serve_status_apply(const HttpRequest& req, const ResPath& rp, const json& body,
+                                      HttpConnection& conn) {
+  auto reply = [&](int code, const json& b) {
+    conn.respond(code, "application/json", b.dump());
+    return code;
+  };
+  // The real server requires a field manager for apply and checks the object's identity against the URL.
+  const std::string manager = req.param("fieldManager");
+  if (manager.empty())
+    return reply(422, status_body(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
+                                                  "value: is required for apply patch"));
+  if (!body.is_object() || !body.contains("apiVersion") || !body.contains("kind") ||
+      field_value(body, "metadata.name") != rp.name)
+    return reply(400,
+                 status_body(400, "BadRequest", "apply body needs apiVersion, kind and metadata.name = " + rp.name));
+  const std::string key = rp.ns.empty() ? rp.name : rp.ns + "/" + rp.name;
+  const std::string owner_key = rp.type_key + "\n" + key;
+  std::lock_guard lk(mu_);
+  auto& coll = store_[rp.type_key];
+  auto it = coll.find(key);
+  if (it == coll.end()) return reply(404, status_body(404, "NotFound", rp.name + " not found"));
+  json obj = it->second;
+  json& status = obj["status"];
+  if (!status.is_object()) status = json::object();
+  json applied = body.value("status", json::object());
+  auto& owned = apply_owners_[owner_key][manager];  // node keys of status.nodes this manager applied before
+  std::set<std::string> now_owned;
+  for (const auto& [field, value] : applied.items()) {
+    if (field != "nodes") {
+      status[field] = value;  // scalar fields: last applier wins (force=true)
+      continue;
+    }
+    if (!value.is_array()) return reply(422, status_body(422, "Invalid", "status.nodes must be a list"));
+    json& nodes = status["nodes"];
+    if (!nodes.is_array()) nodes = json::array();
+    for (const auto& entry : value) {
+      std::string node = entry.is_object() ? entry.value("node", "") : "";
+      if (node.empty()) return reply(422, status_body(422, "Invalid", "status.nodes[].node: Required value"));
+      now_owned.insert(node);
+      bool replaced = false;
+      for (auto& e : nodes)
+        if (e.is_object() && e.value("node", "") == node) {
+          e = entry;
+          replaced = true;
+        }
+      if (!replaced) nodes.push_back(entry);
+    }
+  }
+  // Entries this manager applied before and left out now are removed, as server-side apply does for list-map keys.
+  if (status.contains("nodes") && status["nodes"].is_array()) {
+    json kept = json::array();
+    for (auto& e : status["nodes"]) {
+      std::string node = e.is_object() ? e.value("node", "") : "";
+      if (owned.count(node) && !now_owned.count(node)) continue;
+      kept.push_back(e);
+    }
+    status["nodes"] = std::move(kept);
+  }
+  owned = std::move(now_owned);
+  put_locked(rp.type_key, obj, "MODIFIED");
+  return reply(200, coll[key]);
 }
 
 int FakeApiServer::serve_watch(const HttpRequest& req, const ResPath& rp, HttpConnection& conn) {

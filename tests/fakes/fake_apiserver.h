@@ -4,8 +4,10 @@
 // What it models: one global resourceVersion counter; list (with fieldSelector / labelSelector); watch as a chunked
 // stream of line-delimited JSON events from a resourceVersion, with BOOKMARKs, timeoutSeconds, and 410 Gone (HTTP
 // status or an ERROR event, switchable) for a compacted resourceVersion; get/create/merge-patch/put/delete of
-// objects (status subresource included); Events; the Eviction subresource. Faults on demand: 401/403, slow
-// responses, dropped watch connections, paused watches, the next N requests failing with a status.
+// objects (status subresource included; server-side apply on status with per-field-manager ownership of
+// status.nodes entries); metadata.generation bumped on spec changes; Events; the Eviction subresource. Faults on
+// demand: 401/403, slow responses, dropped watch connections, paused watches, the next N requests failing with a
+// status.
 // Every request is recorded (method, path, query, content type, body, status) for assertions.
 //
 // Resource paths: /api/v1/<res>, /api/v1/namespaces/<ns>/<res>[/<name>[/<sub>]], and /apis/<group>/<version>/… alike.
@@ -20,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,6 +116,9 @@ class FakeApiServer {
   bool handle_control(const HttpRequest& req, HttpConnection& conn);
   int serve_api(const HttpRequest& req, HttpConnection& conn);
   int serve_watch(const HttpRequest& req, const ResPath& rp, HttpConnection& conn);
+  // Server-side apply (application/apply-patch+yaml, JSON body) on a status subresource: status.nodes is a list-map
+  // keyed by `node` whose entries belong to the field manager that applied them; other status fields: last wins.
+  int serve_status_apply(const HttpRequest& req, const ResPath& rp, const nlohmann::json& body, HttpConnection& conn);
   size_t record_start(const HttpRequest& req);  // before serving, so open watches are visible
   void record_end(size_t index, int status);
 
@@ -123,6 +129,8 @@ class FakeApiServer {
   uint64_t compacted_rv_ = 0;
   std::map<std::string, std::map<std::string, nlohmann::json>> store_;  // type_key → ns/name → object
   std::vector<HistoryEntry> history_;
+  // type_key + "\n" + object key → field manager → status.nodes keys it owns (server-side apply on status)
+  std::map<std::string, std::map<std::string, std::set<std::string>>> apply_owners_;
   std::vector<RecordedRequest> recorded_;
   uint64_t drop_generation_ = 0;
   bool paused_ = false;
