@@ -1,11 +1,13 @@
 // Runtime benchmark: cost of one full tick (observe every stat, every registered controller decides, executor
-// diff) on a synthetic node in tmpfs, v1 and v2 layouts, 50/200/500 pods × 2 containers, against the floor measured
-// in the same run: the same number of bare pread(2)s on kept-open stat files. Each configuration runs in a forked
-// child so its RSS is its own. See docs/benchmarks-runtime.md.
+// diff) on a synthetic node, v1 and v2 layouts, 50/200/500 pods × 2 containers, against the floor measured in the
+// same run: the same number of bare pread(2)s on kept-open stat files. Also a steady tick (the daemon's: ticks at
+// agent.tickMs, hot cpu.stat only, controllers when due) against its own floor. Each configuration runs in a
+// forked child so its RSS is its own. See docs/benchmarks-runtime.md.
 //
 //   runtime_tick_bench [--ticks N] [--pods 50,200,500] [--layouts v1,v2]
-//   runtime_tick_bench --make-tree DIR PODS [v1|v2]     (tree + pods.json for the daemon benchmark)
+//   runtime_tick_bench --make-tree DIR PODS [v1|v2]     (tree + pods.json + proc/ for the daemon benchmark)
 #include <fcntl.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +17,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <prometheus/registry.h>
 
 #include "agent/observe/file_pod_source.h"
 #include "agent/runtime/agent.h"
@@ -29,12 +35,19 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-long rss_kb() {
+// kB values of /proc/self/status lines.
+std::map<std::string, long> proc_status() {
+  std::map<std::string, long> out;
   std::ifstream in("/proc/self/status");
   std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string k = line.substr(0, colon);
+    if (k == "VmRSS" || k == "VmHWM" || k == "RssAnon" || k == "RssFile" || k == "RssShmem")
+      out[k] = std::atol(line.c_str() + colon + 1);
+  }
+  return out;
 }
 
 const char* kConfig =
@@ -42,24 +55,99 @@ const char* kConfig =
     "clusterStrategy:\n"
     "  cpuBurstStrategy: {policy: auto, cpuBurstPercent: 100, cfsQuotaBurstPercent: 300}\n";
 
+// This thread's CPU time in µs. The machine is shared (load ≈ 10 on 2 CPUs): wall time mostly measures the wait
+// for a CPU, so tick and floor are compared on CPU time; wall-clock medians are printed too.
+double cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Child: builds the node, runs ticks, prints one result line.
-int run_one(const std::string& base, bool v2, int pods, int ticks) {
-  std::string root = base + "/cg";
-  test::FakeNode node(root, v2);
+// The synthetic node as kubelet would leave it: CFS quota = limit on the containers and the sum on the pod (the
+// fake tree starts unlimited), and a frozen /proc (stat, meminfo) so node usage is the node's, not this shared
+// build machine's: with the live /proc the BE budget (hence the BE cpuset) follows the other builds' load.
+void make_node(const std::string& base, bool v2, int pods) {
+  test::FakeNode node(base + "/cg", v2);
   node.populate(pods);
+  for (const auto& p : node.pods()) {
+    if (p.qos == "BestEffort") continue;
+    int64_t per = 100000;  // cpu_limit "1" at the default 100 ms period
+    for (const auto& c : p.containers)
+      node.write(node.pod_cgroup(p) + "/" + c.id, v2 ? "cpu.max" : "cpu.cfs_quota_us",
+                 v2 ? std::to_string(per) + " 100000" : std::to_string(per));
+    int64_t sum = per * static_cast<int64_t>(p.containers.size());
+    node.write(node.pod_cgroup(p), v2 ? "cpu.max" : "cpu.cfs_quota_us",
+               v2 ? std::to_string(sum) + " 100000" : std::to_string(sum));
+  }
   node.write_pod_list(base + "/pods.json");
+  std::filesystem::create_directories(base + "/proc");
+  for (const char* f : {"stat", "meminfo"}) {  // proc files report size 0: copy the text, not the file
+    std::ifstream in(std::string("/proc/") + f);
+    std::ofstream(base + "/proc/" + f) << in.rdbuf();
+  }
   std::ofstream(base + "/config.yaml") << kConfig;
+}
+
+// Sum and count of a histogram family's series by label value, from the registry.
+std::map<std::string, std::pair<double, double>> histogram_by(const prometheus::Registry& r, const std::string& family,
+                                                              const std::string& label) {
+  std::map<std::string, std::pair<double, double>> out;
+  for (const auto& f : r.Collect()) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric)
+      for (const auto& l : m.label)
+        if (l.name == label)
+          out[l.value] = {m.histogram.sample_sum, static_cast<double>(m.histogram.sample_count)};
+  }
+  return out;
+}
+
+// Medians of a repeated step: CPU time and wall time, µs.
+struct Timing {
+  std::vector<double> cpu, wall;
+  template <class F>
+  void run(F step) {
+    double c0 = cpu_us();
+    auto t0 = Clock::now();
+    step();
+    cpu.push_back(cpu_us() - c0);
+    wall.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  double c() const { return median(cpu); }
+  double w() const { return median(wall); }
+};
+
+struct Floor {
+  std::vector<int> fds;
+  char buf[4096];
+  // `ticks` rounds of n preads on kept-open cpu.stat files.
+  Timing measure(uint64_t n, int ticks) {
+    Timing t;
+    for (int i = 0; i < ticks; ++i)
+      t.run([&] {
+        for (uint64_t k = 0; k < n; ++k)
+          if (::pread(fds[k % fds.size()], buf, sizeof buf, 0) < 0) std::abort();
+      });
+    return t;
+  }
+};
+
+// Child: builds the node, runs ticks, prints the result lines.
+int run_one(const std::string& base, bool v2, int pods, int ticks) {
+  auto rss0 = proc_status();
+  make_node(base, v2, pods);
+  std::string root = base + "/cg";
   agent::AgentOptions o;
   o.config_path = base + "/config.yaml";
   o.cgroup_root = root;
   o.state_dir = base + "/state";
   o.sysfs_root = "/sys";
-  o.proc_root = "/proc";
+  o.proc_root = base + "/proc";
   o.pod_source = std::make_unique<agent::FilePodSource>(base + "/pods.json", std::chrono::seconds(10));
   o.handle_signals = false;
   o.watch = false;
@@ -70,54 +158,94 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
   }
   if (!a.sync_pods_now()) return 1;
   for (int i = 0; i < 5; ++i) a.tick(true, true);  // warm: files opened, knobs read, first writes done
-
-  std::vector<double> tick_us;
-  uint64_t preads0 = a.stat_preads();
-  for (int i = 0; i < ticks; ++i) {
-    auto t0 = Clock::now();
-    a.tick(true, true);
-    tick_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  if (const char* w = std::getenv("SLO_BENCH_PROFILE_WAIT")) {  // attach a profiler to the ticks only
+    std::fprintf(stderr, "bench child %d: ticks start in %s s\n", static_cast<int>(::getpid()), w);
+    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(w)));
   }
-  uint64_t preads_per_tick = (a.stat_preads() - preads0) / static_cast<uint64_t>(ticks);
 
-  // Floor: the same number of preads on kept-open cpu.stat files of the same tree.
-  std::vector<int> fds;
+  // Full ticks: every stat, every controller.
+  const auto ex0 = a.executor().stats();
+  auto h0 = histogram_by(*a.registry(), "sloagent_controller_tick_duration_seconds", "controller");
+  Timing full;
+  uint64_t preads0 = a.stat_preads();
+  for (int i = 0; i < ticks; ++i) full.run([&] { a.tick(true, true); });
+  uint64_t preads_per_tick = (a.stat_preads() - preads0) / static_cast<uint64_t>(ticks);
+  const auto ex1 = a.executor().stats();
+  auto h1 = histogram_by(*a.registry(), "sloagent_controller_tick_duration_seconds", "controller");
+
+  // Steady ticks: as the daemon runs them (agent.tickMs apart; hot stats, controllers when due, the slow tick and
+  // publish when their interval comes).
+  Timing steady_t;
+  uint64_t preads1 = a.stat_preads();
+  const int steady = std::max(10, ticks / 2);
+  auto next = Clock::now();
+  double steady_cpu0 = cpu_us();
+  for (int i = 0; i < steady; ++i) {
+    next += std::chrono::milliseconds(100);
+    std::this_thread::sleep_until(next);
+    steady_t.run([&] { a.tick(false, false); });
+  }
+  double steady_cpu_mean = (cpu_us() - steady_cpu0) / steady;  // includes the slow ticks and publishes
+  double steady_preads = static_cast<double>(a.stat_preads() - preads1) / steady;
+  const auto ex2 = a.executor().stats();
+
+  // Floors: the same number of preads on kept-open cpu.stat files of the same tree, right after.
+  Floor fl;
   for (const auto& p : a.snapshot().pods)
     for (const auto& c : p.containers) {
       std::string f = v2 ? root + "/" + c.cgroup + "/cpu.stat" : root + "/cpu/" + c.cgroup + "/cpu.stat";
       int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) fds.push_back(fd);
+      if (fd >= 0) fl.fds.push_back(fd);
     }
-  std::vector<double> floor_us;
-  char buf[4096];
-  for (int i = 0; i < ticks; ++i) {
-    auto t0 = Clock::now();
-    for (uint64_t k = 0; k < preads_per_tick; ++k) {
-      ssize_t n = ::pread(fds[k % fds.size()], buf, sizeof buf, 0);
-      if (n < 0) return 1;
-    }
-    floor_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  for (int fd : fds) ::close(fd);
+  if (fl.fds.empty()) return 1;
+  Timing f = fl.measure(preads_per_tick, ticks);
+  Timing fs = fl.measure(static_cast<uint64_t>(steady_preads + 0.5), ticks);
+  for (int fd : fl.fds) ::close(fd);
 
-  // A fast (non-slow) tick: hot cgroups only, controllers due by their own period.
-  std::vector<double> fast_us;
-  for (int i = 0; i < ticks; ++i) {
-    auto t0 = Clock::now();
-    a.tick(false, false);
-    fast_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  double t = median(tick_us), f = median(floor_us);
-  // Per-controller share of the last published tick (to see which decide() dominates).
+  auto rss = proc_status();
+  std::printf("%-3s %4d pods %4d ctrs, %zu controllers (CPU time, median; wall in brackets)\n", v2 ? "v2" : "v1", pods,
+              pods * 2, a.enabled_controllers());
+  std::printf("    full tick   %8.1f us [%8.1f] = %6.2f us/pod | floor %7.1f us [%7.1f] (%5llu preads) | ratio %5.2f\n",
+              full.c(), full.w(), full.c() / pods, f.c(), f.w(), static_cast<unsigned long long>(preads_per_tick),
+              f.c() > 0 ? full.c() / f.c() : 0.0);
+  std::printf("    steady tick %8.1f us [%8.1f], mean %.1f us incl. slow ticks | %.0f preads/tick | floor %6.1f us "
+              "[%6.1f] | ratio %5.2f (median), %5.2f (mean)\n",
+              steady_t.c(), steady_t.w(), steady_cpu_mean, steady_preads, fs.c(), fs.w(),
+              fs.c() > 0 ? steady_t.c() / fs.c() : 0.0, fs.c() > 0 ? steady_cpu_mean / fs.c() : 0.0);
+  std::printf("    RSS %.1f MB (VmHWM %.1f): anon %.1f MB, file %.1f MB, shmem %.1f MB; at child start %.1f MB "
+              "(anon %.1f, file %.1f)\n",
+              rss["VmRSS"] / 1024.0, rss["VmHWM"] / 1024.0, rss["RssAnon"] / 1024.0, rss["RssFile"] / 1024.0,
+              rss["RssShmem"] / 1024.0, rss0["VmRSS"] / 1024.0, rss0["RssAnon"] / 1024.0, rss0["RssFile"] / 1024.0);
   std::string per;
-  for (const auto& c : a.queries()->status()["controllers"])
-    if (c["enabled"].get<bool>())
-      per += " " + c["name"].get<std::string>() + "=" + std::to_string(static_cast<int>(c["last_tick_seconds"].get<double>() * 1e6)) + "us";
-  std::printf("%-3s %4d pods %4d ctrs | full tick %9.1f us  %6.2f us/pod | floor %8.1f us (%5llu preads) | "
-              "ratio %5.2f | fast tick %8.1f us | controllers %zu | RSS %6.1f MB\n",
-              v2 ? "v2" : "v1", pods, pods * 2, t, t / pods, f, static_cast<unsigned long long>(preads_per_tick),
-              f > 0 ? t / f : 0.0, median(fast_us), a.enabled_controllers(), static_cast<double>(rss_kb()) / 1024.0);
-  std::printf("    decide per controller:%s\n", per.c_str());
+  for (const auto& [name, v] : h1) {
+    auto b = h0.count(name) ? h0[name] : std::pair<double, double>{0, 0};
+    double n = v.second - b.second;
+    if (n > 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " %s=%.0fus", name.c_str(), (v.first - b.first) / n * 1e6);
+      per += buf;
+    }
+  }
+  std::printf("    decide per controller (mean over full ticks):%s\n", per.c_str());
+  auto writes = [](const agent::ExecutorStats& x, const agent::ExecutorStats& y, int n) {
+    std::string s;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.2f/tick", static_cast<double>(y.writes_ok - x.writes_ok) / n);
+    s = buf;
+    for (const auto& [c, k] : y.writes_by_controller) {
+      auto it = x.writes_by_controller.find(c);
+      uint64_t d = k - (it == x.writes_by_controller.end() ? 0 : it->second);
+      if (!d) continue;
+      std::snprintf(buf, sizeof buf, " %s=%.2f", c.empty() ? "(restores)" : c.c_str(), static_cast<double>(d) / n);
+      s += buf;
+    }
+    std::snprintf(buf, sizeof buf, "; restored %llu, knob reads %llu, peeks %llu",
+                  static_cast<unsigned long long>(y.restored - x.restored),
+                  static_cast<unsigned long long>(y.reads - x.reads), static_cast<unsigned long long>(y.peeks - x.peeks));
+    return s + buf;
+  };
+  std::printf("    knob writes: full ticks %s | steady ticks %s | held %zu\n", writes(ex0, ex1, ticks).c_str(),
+              writes(ex1, ex2, steady).c_str(), a.executor().held().size());
   return 0;
 }
 
@@ -129,15 +257,21 @@ std::vector<int> split_ints(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, ',')) out.push_back(x);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   log::set_level(log::Level::error);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 3 && args[0] == "--make-tree") {
-    test::FakeNode node(args[1] + "/cg", args.size() > 3 && args[3] == "v2");
-    node.populate(std::atoi(args[2].c_str()));
-    node.write_pod_list(args[1] + "/pods.json");
+    make_node(args[1], args.size() > 3 && args[3] == "v2", std::atoi(args[2].c_str()));
     return 0;
   }
   int ticks = 200;
@@ -146,14 +280,25 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
     if (args[i] == "--ticks") ticks = std::atoi(args[i + 1].c_str());
     if (args[i] == "--pods") pods = split_ints(args[i + 1]);
-    if (args[i] == "--layouts") layouts = {args[i + 1] == "v1" || args[i + 1] == "v2" ? args[i + 1] : "v1"};
+    if (args[i] == "--layouts") layouts = split(args[i + 1]);
   }
+  for (const auto& l : layouts)
+    if (l != "v1" && l != "v2") {
+      std::fprintf(stderr, "--layouts: v1, v2 or v1,v2\n");
+      return 2;
+    }
   // Not /dev/shm: a tmpfs root is taken for a real cgroup mount point (fstatfs magic) and must hold cgroup mounts.
   const char* env = std::getenv("SLO_BENCH_DIR");
-  std::string shm = env && *env ? env : "/tmp";
+  std::string dir = env && *env ? env : "/tmp";
+  std::printf("# nproc %ld, loadavg %s", sysconf(_SC_NPROCESSORS_ONLN), [] {
+    std::ifstream in("/proc/loadavg");
+    std::string s;
+    std::getline(in, s);
+    return s + "\n";
+  }().c_str());
   for (const auto& l : layouts)
     for (int n : pods) {
-      std::string tmpl = shm + "/slo-bench-XXXXXX";
+      std::string tmpl = dir + "/slo-bench-XXXXXX";
       if (!::mkdtemp(tmpl.data())) return 1;
       std::fflush(stdout);
       pid_t pid = ::fork();

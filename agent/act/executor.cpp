@@ -74,8 +74,26 @@ void Executor::withdraw(const std::string& controller) { withdrawn_.insert(contr
 
 std::optional<cg::KnobValue> Executor::current(const cg::KnobRef& ref) const {
   auto it = cache_.find(ref);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  if (it != cache_.end()) return it->second;
+  auto [p, fresh] = peek_.try_emplace(ref);
+  if (fresh || now_ - p->second.at >= kPeekTtl) {
+    auto r = fs_.read(ref);
+    ++stats_.peeks;
+    p->second.at = now_;
+    if (r.ok())
+      p->second.value = std::move(r.value);
+    else
+      p->second.value.reset();  // gone or unreadable: asked again after the TTL, not every tick
+  }
+  return p->second.value;
+}
+
+void Executor::forget_held(const cg::KnobRef& ref, std::optional<cg::KnobValue> known) {
+  cache_.erase(ref);
+  if (known)
+    peek_[ref] = Peek{std::move(known), now_};
+  else
+    peek_.erase(ref);
 }
 
 std::optional<cg::KnobValue> Executor::original(const cg::KnobRef& ref) const {
@@ -98,6 +116,11 @@ std::map<cg::KnobRef, Executor::Held> Executor::held() const {
 std::vector<Decision> Executor::apply() {
   std::vector<Decision> out;
   auto now = std::chrono::system_clock::now();
+  now_ = std::chrono::steady_clock::now();
+  if (now_ - last_prune_ >= kPeekTtl) {  // values nobody asked for within a TTL (pods gone): drop
+    last_prune_ = now_;
+    for (auto it = peek_.begin(); it != peek_.end();) it = now_ - it->second.at >= kPeekTtl ? peek_.erase(it) : std::next(it);
+  }
   std::set<cg::KnobRef> to_release;
   std::set<cg::KnobRef> candidates;
 
@@ -188,6 +211,8 @@ std::vector<Decision> Executor::apply() {
   };
   auto cached = [&](const cg::KnobRef& ref) -> Cur {
     if (auto it = cache_.find(ref); it != cache_.end()) return {it->second, false};
+    // First claim: a fresh read (a peeked value may be up to kPeekTtl old, too old to skip a write on).
+    peek_.erase(ref);
     auto r = fs_.read(ref);
     ++stats_.reads;
     if (r.gone()) return {std::nullopt, true};
@@ -217,13 +242,14 @@ std::vector<Decision> Executor::apply() {
     gone_.erase(ref);
     const JournalEntry* je = journal_.find(ref);
     if (!je) {  // never changed by us: nothing to put back
-      cache_.erase(ref);
+      auto it = cache_.find(ref);
+      forget_held(ref, it == cache_.end() ? std::nullopt : std::optional<cg::KnobValue>(it->second));
       continue;
     }
     auto cur = cached(ref);
     if (cur.gone) {
       journal_drop.push_back(ref);
-      cache_.erase(ref);
+      forget_held(ref, std::nullopt);
       continue;
     }
     if (!cur.value) {  // unreadable (logged): try the write anyway, the original is what we must put back
@@ -232,7 +258,7 @@ std::vector<Decision> Executor::apply() {
     }
     if (cg::values_equal(*cur.value, je->original)) {
       journal_drop.push_back(ref);
-      cache_.erase(ref);
+      forget_held(ref, cur.value);
       continue;
     }
     plans.push_back(Plan{ref, je->original, "", "released: original value", true, cur.value});
@@ -265,11 +291,12 @@ std::vector<Decision> Executor::apply() {
         cache_[p.ref] = o.write.value;
         if (p.restore) {
           journal_drop.push_back(p.ref);
-          cache_.erase(p.ref);
+          forget_held(p.ref, o.write.value);
           ++stats_.restored;
         }
         if (o.changed) {
           ++stats_.writes_ok;
+          ++stats_.writes_by_controller[p.controller];
           record_write("ok", 0);
         }
         d.result = p.restore ? "restored" : o.clamped ? "clamped" : "applied";
@@ -277,7 +304,10 @@ std::vector<Decision> Executor::apply() {
       } else if (o.status.gone()) {
         ++stats_.gone;
         record_write("gone", o.status.err);
-        cache_.erase(p.ref);
+        if (p.restore)
+          forget_held(p.ref, std::nullopt);
+        else
+          cache_.erase(p.ref);
         if (!p.restore) gone_.insert(p.ref);
         journal_drop.push_back(p.ref);
       } else {
@@ -339,6 +369,7 @@ nlohmann::json Executor::restore_all() {
   owners_.clear();
   claims_.clear();
   cache_.clear();
+  peek_.clear();
   pending_.clear();
   withdrawn_.clear();
   gone_.clear();

@@ -8,6 +8,11 @@
 //  - Values are compared with the cache (last value read or written): unchanged values are never written. The
 //    cache is filled by reading a knob the first time it is claimed and refreshed by reassert(), which also counts
 //    how often something else (kubelet, systemd, an operator) changed a value we hold.
+//  - current() answers for any knob, held or not: an unheld knob is read on demand and its value kept for
+//    kPeekTtl (re-read after). Controllers derive claims from it (CPU burst takes an unheld quota as the kubelet's
+//    original), so the answer must not depend on whether the knob is held: when only held knobs had a value, a
+//    controller claimed from the pod spec, saw the kernel's value once it held the knob, released it, and did it
+//    all again every other tick (≈ 300 writes per tick on the 50-pod benchmark node).
 //  - "Gone" (ENOENT/ENODEV) forgets the knob silently. Other failures are logged once per (knob, errno) with file,
 //    value and errno, and counted.
 #pragma once
@@ -52,6 +57,9 @@ struct Decision {
 
 struct ExecutorStats {
   uint64_t writes_ok = 0, writes_error = 0, gone = 0, rejected = 0, restored = 0, reverted = 0, reads = 0;
+  uint64_t peeks = 0;  // reads of unheld knobs for current()
+  // write(2)s that changed a value, by controller ("" = restores of released knobs): finds a flapping controller.
+  std::map<std::string, uint64_t> writes_by_controller;
 };
 
 class Executor final : public KnobView {
@@ -79,7 +87,10 @@ class Executor final : public KnobView {
   void set_paused(bool p) { paused_ = p; }
   bool paused() const { return paused_; }
 
-  // KnobView
+  // How long the value of an unheld knob read by current() is trusted before it is read again.
+  static constexpr std::chrono::seconds kPeekTtl{10};
+
+  // KnobView: held knobs from the cache; any other knob read on demand (see kPeekTtl). nullopt = gone/unreadable.
   std::optional<cg::KnobValue> current(const cg::KnobRef& ref) const override;
   std::optional<cg::KnobValue> original(const cg::KnobRef& ref) const override;
 
@@ -96,6 +107,8 @@ class Executor final : public KnobView {
   struct Metrics;
   void record_write(const std::string& result, int err);
   void log_failure(const cg::Status& st, const cg::KnobRef& ref);
+  // A knob leaves the held set with a known value (or none): current() keeps answering from it.
+  void forget_held(const cg::KnobRef& ref, std::optional<cg::KnobValue> known);
 
   const cg::CgroupFs& fs_;
   Journal& journal_;
@@ -106,13 +119,19 @@ class Executor final : public KnobView {
   std::set<std::string> withdrawn_;
   std::map<cg::KnobRef, std::string> owners_;
   std::map<cg::KnobRef, cg::KnobValue> cache_;
+  struct Peek {
+    std::optional<cg::KnobValue> value;  // nullopt: gone or unreadable when read
+    std::chrono::steady_clock::time_point at;
+  };
+  mutable std::map<cg::KnobRef, Peek> peek_;  // unheld knobs read by current()
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now(), last_prune_{};
   std::set<cg::KnobRef> gone_;                                // claimed but the cgroup is gone
   std::set<cg::KnobRef> dirty_;                               // reverted by someone else: rewrite
   std::set<std::pair<cg::KnobRef, std::string>> rejected_;    // (knob, controller) refused, counted once
   bool reconcile_orphans_ = true;
   bool first_apply_done_ = false;
   bool paused_ = false;
-  ExecutorStats stats_;
+  mutable ExecutorStats stats_;  // mutable: current() counts its peeks
 };
 
 // Writes every journal entry's original value back (ordered) and removes what is back or gone from the journal.

@@ -42,14 +42,59 @@ void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out,
   }
 }
 
+namespace {
+
+// The value of `key` in a flat-keyed file ("key value\n" lines), without building a map.
+std::optional<uint64_t> flat_value(std::string_view text, std::string_view key) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ') {
+      uint64_t v = 0;
+      bool any = false;
+      for (size_t i = key.size() + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i, any = true)
+        v = v * 10 + static_cast<uint64_t>(line[i] - '0');
+      if (any) return v;
+    }
+    pos = eol + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void StatsCollector::read_memory(const std::string& cgroup, ContainerStats& out) {
   if (cgroup.empty()) return;
-  auto r = fs_.memory(cgroup);
+  auto& f = files_[cgroup];
+  if (!f.mem_tried) {
+    f.mem_tried = true;
+    if (auto r = fs_.keep_open(cgroup, cg::StatFile::memory_usage); r.ok()) f.mem_usage = std::move(r.value);
+    if (auto r = fs_.keep_open(cgroup, cg::StatFile::memory_stat); r.ok()) f.mem_stat = std::move(r.value);
+  }
+  out.memory.reset();
+  if (!f.mem_usage.valid() || !f.mem_stat.valid()) return;
   preads_ += 2;
-  if (r.ok())
-    out.memory = std::move(r.value);
-  else
-    out.memory.reset();
+  if (!f.mem_usage.read(buf_).ok()) {
+    f.mem_usage = cg::KeptFile();  // gone
+    return;
+  }
+  auto usage = cg::parse_int_file(buf_);
+  if (!f.mem_stat.read(buf_).ok()) {
+    f.mem_stat = cg::KeptFile();
+    return;
+  }
+  if (!usage) return;
+  // kubelet's working set: usage minus inactive file pages (v1: the hierarchical total_ counter).
+  const bool v2 = fs_.mode() == cg::Mode::v2;
+  auto inactive = flat_value(buf_, v2 ? "inactive_file" : "total_inactive_file");
+  if (!inactive && !v2) inactive = flat_value(buf_, "inactive_file");
+  cg::MemoryUsage m;
+  m.usage_bytes = *usage;
+  const auto in = static_cast<int64_t>(inactive.value_or(0));
+  m.working_set_bytes = m.usage_bytes > in ? m.usage_bytes - in : 0;
+  out.memory = std::move(m);
 }
 
 void StatsCollector::retain(const std::set<std::string>& live) {

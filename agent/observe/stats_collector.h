@@ -19,7 +19,9 @@ class StatsCollector {
 
   // cpu.stat (and on v1 cpuacct.usage) of one cgroup into out; absent values when gone or unreadable.
   void read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now);
-  // Memory usage and working set (slow tick only).
+  // Memory usage and working set (slow tick only), through kept-open files too. memory.stat is scanned for the
+  // inactive_file counter only: MemoryUsage::stat stays empty (no consumer; a per-key map for every cgroup each
+  // slow tick was most of the slow tick's allocations).
   void read_memory(const std::string& cgroup, ContainerStats& out);
   // Closes the handles of cgroups not in live.
   void retain(const std::set<std::string>& live);
@@ -29,8 +31,8 @@ class StatsCollector {
 
  private:
   struct Files {
-    cg::KeptFile cpu_stat, usage;
-    bool cpu_stat_tried = false, usage_tried = false;
+    cg::KeptFile cpu_stat, usage, mem_usage, mem_stat;
+    bool cpu_stat_tried = false, usage_tried = false, mem_tried = false;
   };
   const cg::CgroupFs& fs_;
   std::unordered_map<std::string, Files> files_;

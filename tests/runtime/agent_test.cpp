@@ -217,3 +217,87 @@ TEST_CASE("restart reconciles from the journal without flapping claimed knobs") 
   CHECK(n.quota(2, -1) == "-1");
   CHECK(b.executor().stats().writes_ok == 6);  // pods 0 and 2: 2 containers + pod each restored; nothing rewritten
 }
+
+TEST_CASE("a controller deciding from the kernel's value does not flap: repeated ticks write nothing") {
+  // The benchmark node's CPU burst pattern: containers with a spec limit but an unlimited kernel quota. When the
+  // executor only knew held knobs, such a controller claimed from its spec, saw -1 once it held the knob, released
+  // it, and claimed again: a write and a restore every other tick.
+  Node n;
+  std::ofstream(n.cfg_path, std::ios::trunc) << config(30000, "limited");
+  n.node.write(n.node.pod_cgroup(n.node.pods()[1]) + "/" + n.node.pods()[1].containers[0].id, "cpu.cfs_quota_us",
+               "80000");  // one container with a kubelet-set limit: held at 30000
+  agent::Agent a(n.options());
+  REQUIRE(!a.init());
+  REQUIRE(a.sync_pods_now());
+  a.tick(true);
+  CHECK(n.quota(1, 0) == "30000");
+  CHECK(n.quota(0, 0) == "-1");
+  const auto writes = a.executor().stats().writes_ok;
+  CHECK(writes == 2);  // that container and its pod
+  for (int i = 0; i < 6; ++i) a.tick(true, true);
+  CHECK(a.executor().stats().writes_ok == writes);
+  CHECK(a.executor().stats().restored == 0);
+  CHECK(n.quota(0, 0) == "-1");
+  CHECK(n.quota(1, 0) == "30000");
+}
+
+TEST_CASE("cluster objects: ColocationPolicy merges over the config, a bad set is rejected, Cgroups reach the snapshot") {
+  Node n;
+  std::filesystem::create_directories(n.tmp.sub("policies"));
+  std::ofstream(n.tmp.sub("policies/cg.yaml"))
+      << "apiVersion: resources.alibabacloud.com/v1alpha1\nkind: Cgroups\nmetadata: {name: from-dir}\n"
+         "spec: {pod: {name: pod-1, namespace: default, containers: [{name: c0, cpu: 500m}]}}\n";
+  auto o = n.options();
+  o.policy_dir = n.tmp.sub("policies");
+  agent::Agent a(std::move(o));
+  REQUIRE(!a.init());
+  CHECK(a.cluster().standalone());
+  REQUIRE(a.sync_pods_now());
+  REQUIRE(a.snapshot().cgroups_crs.size() == 1);
+  a.tick(true);
+  CHECK(n.quota(0, 0) == "30000");
+
+  auto policy = [](const std::string& name, nlohmann::json quota) {
+    return nlohmann::json{{"apiVersion", "slo-agent.io/v1alpha1"},
+                          {"kind", "ColocationPolicy"},
+                          {"metadata", {{"name", name}}},
+                          {"spec", {{"priority", 5}, {"testQuota", {{"quotaUs", quota}}}}}};
+  };
+  auto run_posted = [&] {
+    a.io().restart();
+    a.io().poll();
+  };
+  a.set_cluster_objects(agent::Agent::ClusterKind::colocation_policy, {policy("more", 50000)});
+  run_posted();
+  a.tick(false);
+  CHECK(n.quota(0, 0) == "50000");
+  CHECK(a.last_config_error().empty());
+
+  // An invalid object: the whole update is refused with the controller's message; 50000 keeps running.
+  a.set_cluster_objects(agent::Agent::ClusterKind::colocation_policy, {policy("bad", 5)});
+  run_posted();
+  a.tick(true);
+  CHECK(n.quota(0, 0) == "50000");
+  CHECK(a.last_config_error().find("testQuota.quotaUs") != std::string::npos);
+
+  // A file reload keeps the cluster's objects merged in.
+  std::ofstream(n.cfg_path, std::ios::trunc) << config(40000);
+  REQUIRE(a.reload_config());
+  a.tick(false);
+  CHECK(n.quota(0, 0) == "50000");
+
+  // Deleting the cluster object falls back to the file's value.
+  a.set_cluster_objects(agent::Agent::ClusterKind::colocation_policy, {});
+  run_posted();
+  a.tick(false);
+  CHECK(n.quota(0, 0) == "40000");
+
+  nlohmann::json cr = {{"apiVersion", "resources.alibabacloud.com/v1alpha1"},
+                       {"kind", "Cgroups"},
+                       {"metadata", {{"name", "from-api"}}},
+                       {"spec", {{"pod", {{"name", "pod-2"}, {"namespace", "default"}, {"containers", nlohmann::json::array()}}}}}};
+  a.set_cluster_objects(agent::Agent::ClusterKind::cgroups, {cr});
+  run_posted();
+  REQUIRE(a.snapshot().cgroups_crs.size() == 2);
+  CHECK(a.snapshot().cgroups_crs[1]["metadata"]["name"] == "from-api");
+}

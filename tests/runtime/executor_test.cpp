@@ -130,6 +130,35 @@ TEST_CASE("knobs a controller stops claiming go back to their original value") {
   }
 }
 
+TEST_CASE("current() answers for knobs nobody holds, before a claim and after its release") {
+  // Controllers derive claims from current()/original(); an answer that exists only while a knob is held made a
+  // controller claim and release on alternate ticks (see executor.h).
+  Fixture f;
+  auto cur = f.ex->current(f.quota(0));
+  REQUIRE(cur);
+  CHECK(cg::as_int(*cur) == -1);
+  REQUIRE(f.ex->original(f.quota(0)));
+  CHECK(cg::as_int(*f.ex->original(f.quota(0))) == -1);
+  uint64_t peeks = f.ex->stats().peeks;
+  f.ex->current(f.quota(0));
+  CHECK(f.ex->stats().peeks == peeks);  // kept: not a read per question
+
+  f.ex->submit("A", one(f.quota(0), 50000));
+  f.ex->apply();
+  CHECK(cg::as_int(*f.ex->current(f.quota(0))) == 50000);
+  f.ex->submit("A", {});
+  REQUIRE(f.ex->apply().size() == 1);  // released: restored
+  CHECK(f.quota_file(0) == "-1");
+  cur = f.ex->current(f.quota(0));
+  REQUIRE(cur);
+  CHECK(cg::as_int(*cur) == -1);
+  CHECK(cg::as_int(*f.ex->original(f.quota(0))) == -1);
+
+  // A knob whose cgroup does not exist: no value, and not an error.
+  CHECK(!f.ex->current({"kubepods/nope", cg::Knob::cpu_quota, ""}));
+  CHECK(f.ex->stats().writes_error == 0);
+}
+
 TEST_CASE("a knob of a removed cgroup is forgotten silently") {
   Fixture f;
   f.ex->submit("A", one(f.quota(0), 50000));

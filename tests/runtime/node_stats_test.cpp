@@ -74,6 +74,15 @@ TEST_CASE("pods resolve to their kubelet cgroups; stats come through kept-open f
   stats.read_memory(pods[0].containers[0].cgroup, pods[0].containers[0].stats);
   REQUIRE(pods[0].containers[0].stats.memory);
   CHECK(pods[0].containers[0].stats.memory->usage_bytes == 10485760);
+  CHECK(pods[0].containers[0].stats.memory->working_set_bytes == 10485760 - 2097152);  // − total_inactive_file
+  node.write(pods[0].containers[0].cgroup, "memory.usage_in_bytes", "20971520");
+  node.write(pods[0].containers[0].cgroup, "memory.stat", "cache 1\ninactive_file 9\ntotal_inactive_file 1048576\n");
+  stats.read_memory(pods[0].containers[0].cgroup, pods[0].containers[0].stats);
+  REQUIRE(pods[0].containers[0].stats.memory);
+  CHECK(pods[0].containers[0].stats.memory->usage_bytes == 20971520);  // kept-open files, re-read
+  CHECK(pods[0].containers[0].stats.memory->working_set_bytes == 20971520 - 1048576);
+  stats.read_memory("kubepods/nope", pods[1].stats);
+  CHECK(!pods[1].stats.memory);  // a missing cgroup: no value, no error
 
   // Re-resolve keeps stats of known containers; an updated pods file is seen as changed.
   auto again = resolve_pods(fs.value, &*layout, f.pods.pods, pods);

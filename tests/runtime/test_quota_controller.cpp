@@ -1,7 +1,9 @@
 // A controller for runtime tests only: holds cpu quota (and burst) on pod and container cgroups from its policy
 // block, so the runtime can be exercised without depending on the real controllers' algorithms.
-//   testQuota: {quotaUs: N, burstUs: M, claim: all|even|odd|none}
+//   testQuota: {quotaUs: N, burstUs: M, claim: all|even|odd|none|limited}
 // Containers get N, pods get N × containers (a pod quota below its containers' is EINVAL on v1), burst min(M, N).
+// limited: like the CPU burst controller, claim a container's quota only when its original value (as the KnobView
+// tells it; N when unknown) is a limit, i.e. the decision depends on what the executor reports about the knob.
 #include "agent/runtime/controller.h"
 
 namespace slo::test {
@@ -21,8 +23,8 @@ class TestQuota final : public agent::Controller {
     if (b.contains("quotaUs") && (!b["quotaUs"].is_number_integer() || b["quotaUs"].get<int64_t>() < 1000))
       return "testQuota.quotaUs: must be an integer >= 1000";
     std::string claim = b.value("claim", "all");
-    if (claim != "all" && claim != "even" && claim != "odd" && claim != "none")
-      return "testQuota.claim: must be all, even, odd or none";
+    if (claim != "all" && claim != "even" && claim != "odd" && claim != "none" && claim != "limited")
+      return "testQuota.claim: must be all, even, odd, none or limited";
     quota_ = b.value("quotaUs", 50000);
     burst_ = b.value("burstUs", 0);
     claim_ = claim;
@@ -33,12 +35,17 @@ class TestQuota final : public agent::Controller {
     if (claim_ == "none") return;
     size_t i = 0;
     for (const auto& p : snap.pods) {
-      bool mine = claim_ == "all" || (claim_ == "even" && i % 2 == 0) || (claim_ == "odd" && i % 2 == 1);
+      bool mine = claim_ == "all" || claim_ == "limited" || (claim_ == "even" && i % 2 == 0) ||
+                  (claim_ == "odd" && i % 2 == 1);
       ++i;
       if (!mine || p.cgroup.empty()) continue;
       int64_t n = 0;
       for (const auto& c : p.containers) {
         if (c.cgroup.empty()) continue;
+        if (claim_ == "limited") {
+          auto orig = snap.knobs ? snap.knobs->original({c.cgroup, cg::Knob::cpu_quota, ""}) : std::nullopt;
+          if ((orig ? cg::as_int(*orig) : quota_) <= 0) continue;  // unlimited in the kernel: nothing to hold
+        }
         ++n;
         out.set({c.cgroup, cg::Knob::cpu_quota, ""}, quota_, "test quota");
         if (burst_ > 0) out.set({c.cgroup, cg::Knob::cpu_burst, ""}, std::min(burst_, quota_), "test burst");
