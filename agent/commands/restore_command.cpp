@@ -7,6 +7,7 @@
 #include "agent/commands/command.h"
 #include "agent/runtime/log.h"
 #include "cgroups/cgroup_fs.h"
+#include "rdt/root.h"
 #include "rdt/writer.h"
 #include "slo_config.h"
 
@@ -17,8 +18,8 @@ const char* kUsage =
     "Usage: sloagent restore --state-dir DIR [--cgroup-root DIR] [--resctrl-root DIR]\n\n"
     "Writes back the original value of every knob in DIR/journal.json (cgroups below --cgroup-root, default\n"
     "/sys/fs/cgroup), removes what is back or gone from the journal, and removes the agent's resctrl groups below\n"
-    "--resctrl-root (default /sys/fs/resctrl; skipped when not mounted). Prints a JSON summary. Exit 0 when\n"
-    "everything is back, 1 otherwise. Refuses to run while an agent holds the state dir.";
+    "--resctrl-root (default /sys/fs/resctrl; skipped when absent or not a resctrl mount). Prints a JSON summary.\n"
+    "Exit 0 when everything is back, 1 otherwise. Refuses to run while an agent holds the state dir.";
 
 int restore(const std::vector<std::string>& args) {
   ArgParser p(args);
@@ -57,11 +58,15 @@ int restore(const std::vector<std::string>& args) {
 #if SLO_HAVE_RDT
   {
     std::string root = p.get("--resctrl-root", "/sys/fs/resctrl");
-    auto r = rdt::remove_owned_groups(root);
-    if (r.ok()) {
+    // No resctrl mount at the root (directory missing because the kernel lacks resctrl, or an unmounted mount
+    // point) is the normal case on most hosts: nothing of ours can exist there, so it is not a failure, whether the
+    // root is the default or given explicitly. Failures inside a real mount (lock, rmdir) still count.
+    if (auto mounted = rdt::open_resctrl_root(root, rdt::RootCheck::mount_magic); !mounted.ok()) {
+      out["resctrl"] = {{"skipped", mounted.status.describe()}};
+    } else if (auto r = rdt::remove_owned_groups(root); r.ok()) {
       out["resctrl"] = {{"removed", r.value}};
-    } else if (r.gone() || !p.has("--resctrl-root")) {
-      out["resctrl"] = {{"skipped", r.status.describe()}};  // not mounted here: nothing of ours can exist
+    } else if (r.gone()) {
+      out["resctrl"] = {{"skipped", r.status.describe()}};
     } else {
       out["resctrl"] = {{"error", r.status.describe()}};
       ok = false;
