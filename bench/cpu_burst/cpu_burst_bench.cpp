@@ -3,7 +3,9 @@
 //   2. latency: a bursty request/response server (Poisson arrivals, each request `threads` × W ms of CPU) in a pod
 //      with a 0.6 CPU limit, under no limit / limit only / kernel burst / koordinator baseline / ours, for the
 //      short (W 20 ms, mean gap 100 ms) and long (W 70 ms, mean gap 350 ms) shapes, repetitions alternating.
-// --short is a CI smoke run (about a minute). Every cgroup made here lives under slo-bench-<pid> and is removed.
+// --short is a CI smoke run (about a minute). Every cgroup made here lives under slo-bench-<pid> and is removed,
+// also on SIGINT/SIGTERM (cleanup.h: the handler sets a flag, the loops unwind, main kills and removes the subtree).
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 
 #include "agent/decide/cpu_burst/cpu_burst_controller.h"
 #include "agent/runtime/log.h"
+#include "bench/cpu_burst/cleanup.h"
 #include "bench/cpu_burst/koord_baseline.h"
 #include "bench/cpu_burst/local_runtime.h"
 #include "bench/cpu_burst/workload.h"
@@ -175,6 +178,7 @@ Reaction reaction_trial(const cg::CgroupFs& fs, const agent::HostInfo& host, con
     ControllerLoop loop(fs, make_controller(a, host), host, pod_state(p, o.quota_us), o.node_guard);
     // Random phase against the controller's tick and the CFS period.
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1000));
+    throw_if_interrupted();
     Child load = fork_spinner(2);
     check(fs.attach(p.ctr, load.pid), "attach");
     auto s0 = fs.cpu_stat(p.ctr);
@@ -183,7 +187,7 @@ Reaction reaction_trial(const cg::CgroupFs& fs, const agent::HostInfo& host, con
     // Onset = the first throttled period the kernel accounts (nr_throttled moves at the period's end). Ours may
     // raise before that (usage filling the quota): keep polling a little after the raise to find the onset anyway.
     std::optional<Clock::time_point> onset, raised;
-    while (Clock::now() - start < 5s && !(raised && (onset || Clock::now() - *raised > 300ms))) {
+    while (Clock::now() - start < 5s && !(raised && (onset || Clock::now() - *raised > 300ms)) && !interrupted()) {
       std::this_thread::sleep_for(2ms);
       auto s = fs.cpu_stat(p.ctr);
       auto now = Clock::now();
@@ -323,6 +327,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   const std::string base = "slo-bench-" + std::to_string(getpid());
+  install_interrupt_handlers();  // before the subtree exists: from here on a signal only unwinds to the cleanup below
   check(fs.create(base), "create " + base);
   if (o.high_weight) check(fs.write({base, cg::Knob::cpu_shares, {}}, int64_t(262144)), "shares");
   int n = 0;
@@ -336,6 +341,7 @@ int main(int argc, char** argv) {
       std::map<Algo, int> missed, early;
       for (int t = 0; t < o.trials; ++t)
         for (Algo a : {Algo::ours, Algo::koord}) {  // alternating: both see the same noise
+          throw_if_interrupted();
           auto r = reaction_trial(fs, host, base, n++, a, o, rng);
           if (std::isnan(r.from_start_ms)) ++missed[a];
           else start[a].push_back(r.from_start_ms);
@@ -360,6 +366,7 @@ int main(int argc, char** argv) {
           std::vector<Algo> order = algos;
           std::rotate(order.begin(), order.begin() + (rep % order.size()), order.end());
           for (Algo a : order) {
+            throw_if_interrupted();
             auto dur = std::chrono::seconds(si == 0 ? o.short_secs : o.long_secs);
             auto r = latency_run(fs, host, base, n++, a, shapes[si], dur, 1000 + uint64_t(rep) * 7 + uint64_t(si), o);
             std::fprintf(stderr, "rep %d %s %-32s p99 %.1f ms avg CPU %.2f (load %s)\n", rep, shapes[si].name,
@@ -367,6 +374,7 @@ int main(int argc, char** argv) {
             res[{si, a}].push_back(std::move(r));
           }
         }
+      throw_if_interrupted();  // a run cut short by the signal is not reported
       for (int si = 0; si < 2; ++si) {
         const auto& sh = shapes[si];
         std::printf("## 2%s. Tail latency, %s shape: 2 threads × %.0f ms CPU per request, Poisson mean gap %lld ms "
@@ -399,10 +407,18 @@ int main(int argc, char** argv) {
       }
       std::printf("loadavg at end: %s\n", loadavg().c_str());
     }
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "cpu_burst_bench: %s, removing %s\n", interrupt_signal() == SIGTERM ? "SIGTERM" : "SIGINT",
+                 base.c_str());
+    rc = 128 + interrupt_signal();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpu_burst_bench: %s\n", e.what());
     rc = 1;
   }
-  fs.remove(base);
+  // Whatever unwound us (signal, error): no process and no cgroup of ours stays behind.
+  if (auto left = remove_subtree(fs, base); !left.empty()) {
+    std::fprintf(stderr, "cpu_burst_bench: could not remove all of %s: %s\n", base.c_str(), left.c_str());
+    if (rc == 0) rc = 1;
+  }
   return rc;
 }

@@ -1,5 +1,7 @@
 #include "bench/cpu_burst/workload.h"
 
+#include "bench/cpu_burst/cleanup.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -57,6 +59,7 @@ Child fork_waiting(F body, std::vector<int> close_in_child = {}) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    reset_interrupt_handlers_in_child();
     ::close(go[1]);
     for (int fd : close_in_child) ::close(fd);
     ::setpriority(PRIO_PROCESS, 0, 0);  // the workload runs at normal priority, whatever the driver's
@@ -148,7 +151,10 @@ std::vector<double> run_poisson(Server& s, std::chrono::milliseconds mean_gap, s
     }
   });
   const auto start = Clock::now();
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && !interrupted(); ++i) {
+    // In slices, so that SIGINT/SIGTERM (a flag, see cleanup.h) ends the run within 50 ms.
+    while (!interrupted() && Clock::now() + std::chrono::milliseconds(50) < start + offsets[i])
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::this_thread::sleep_until(start + offsets[i]);
     sent[i] = Clock::now();
     uint64_t id = i;
@@ -156,7 +162,7 @@ std::vector<double> run_poisson(Server& s, std::chrono::milliseconds mean_gap, s
     ++sent_count;
   }
   const auto deadline = Clock::now() + drain;
-  while (received.load() < sent_count.load() && Clock::now() < deadline)
+  while (received.load() < sent_count.load() && Clock::now() < deadline && !interrupted())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   stop_rx = true;
   rx.join();
