@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <mutex>
+#include <random>
 
 #include "agent/kube/cluster_actions_kube.h"
 #include "agent/kube/cluster_sync.h"
@@ -196,4 +197,59 @@ TEST_CASE("Cgroups status: each node applies its own status.nodes entry; others'
   node_a.report_cgroups_status("boost", entry("node-a", "Applied"));
   REQUIRE(eventually([&] { return node_a.counts().cr_status_failed == 1; }));
   f.thread->stop();  // before the actions go: completions refer to them
+}
+
+TEST_CASE("steady node in a cluster (ClusterSync + KubeClusterActions) costs at most 60 requests an hour", "[rate]") {
+  // What `sloagent run` sends in a cluster, over one simulated hour: the three informers live on the fake server
+  // (watches time out every 200 ms: reconnects, outside the budget), and every 10 s the controllers publish batch
+  // resources (±4 % noise, one real step), the topology annotation and one Cgroups status entry (both unchanged).
+  auto o = test::fast_server();
+  o.max_watch = 200ms;
+  auto sim = std::chrono::steady_clock::time_point{} + 1000h;
+  kube::ClientOptions co;
+  co.clock = [&] { return sim; };
+  test::ApiFixture f(o, co);
+  f.server.create(kube::kNodesPath, labelled_node("node-1", "web"));
+  f.server.create(kube::kCgroupsPath, cgroups_cr("boost", "1"));
+  Received got;
+  kube::ClusterSync sync(*f.client, fast_sync("node-1"), got.sinks());
+  sync.start();
+  REQUIRE(sync.wait_synced(10s));
+  kube::KubeClusterActions actions(*f.client, "node-1", kube::NodeReportPolicy{}, [&] { return sim; });
+  const json entry = {{"node", "node-1"},
+                      {"containers", json::array({{{"pod", "default/p"}, {"container", "c"}, {"state", "Applied"}}})}};
+  std::mt19937 rng(7);
+  // ±4 %: two samples never differ by the 10 % threshold, so only refreshes and the step send (±5 % could, now and
+  // then, depending on which value the asynchronous completion recorded last).
+  std::uniform_real_distribution<double> noise(-0.04, 0.04);
+  int ticks = 0;
+  const auto start = sim;
+  for (; sim < start + 1h; sim += 10s, ++ticks) {
+    double base = sim < start + 1550s ? 4000 : 6000;
+    actions.publish_node_resources({{"kubernetes.io/batch-cpu", static_cast<int64_t>(base * (1 + noise(rng)))},
+                                    {"kubernetes.io/batch-memory", static_cast<int64_t>(8e9 * (1 + noise(rng)))}});
+    actions.annotate_node("sloagent.io/cpu-topology", "{\"cpus\":8}");
+    actions.report_cgroups_status("boost", entry);
+    std::this_thread::sleep_for(2ms);  // completions land in between, as they would over 10 s
+  }
+  std::this_thread::sleep_for(500ms);
+  auto& c = f.client->counters();
+  auto k = actions.counts();
+  INFO("lists " << c.get(kube::Verb::list) << ", watches " << c.get(kube::Verb::watch) << " (timeout reconnects "
+                << c.watch_timeout_reconnects() << "), patches " << c.get(kube::Verb::patch) << " (node status "
+                << k.node_patches_sent << ", annotations " << k.annotation_patches_sent << ", CR status "
+                << k.cr_status_sent << ")");
+  CHECK(ticks == 360);
+  CHECK(c.watch_timeout_reconnects() >= 3);
+  CHECK(c.get(kube::Verb::list) == 3);
+  CHECK(k.annotation_patches_sent == 1);
+  CHECK(k.cr_status_sent == 1);
+  CHECK(k.node_patches_sent >= 13);
+  CHECK(k.node_patches_sent <= 16);
+  CHECK(c.budgeted_total() <= 60);
+  // Our own writes came back as MODIFIED events; none reached the agent as a change.
+  CHECK(got.n_labels() == 1);
+  CHECK(got.n_cgroups() == 1);
+  sync.stop();
+  f.thread->stop();
 }
