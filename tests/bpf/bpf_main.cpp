@@ -1,12 +1,26 @@
 // main() of bpf_test: the whole executable is a meson SKIP (77) where the kernel or the build truly lacks what the
 // tests need, with the reason printed; otherwise Catch2 runs every case.
 #define CATCH_CONFIG_RUNNER
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "bpf/sched_probe.h"
+#include "tests/bpf/cpu_test_cgroups.h"
+
+namespace {
+
+std::string kernel_release() {
+  struct utsname u;
+  return ::uname(&u) == 0 ? u.release : "?";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (!slo::bpf::built_with_bpf()) {
@@ -18,11 +32,14 @@ int main(int argc, char** argv) {
     return 77;
   }
   if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-    std::printf("SKIP: kernel without BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load\n");
+    const int err = errno;
+    std::printf("SKIP: kernel %s without BTF (/sys/kernel/btf/vmlinux: %s): CO-RE programs cannot load\n",
+                kernel_release().c_str(), std::strerror(err));
     return 77;
   }
-  if (::access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
-    std::printf("SKIP: no v1 cpu hierarchy at /sys/fs/cgroup/cpu (these tests attribute in cgroup v1)\n");
+  // v1/hybrid: the cpu controller's hierarchy; pure cgroup2: the unified tree with cpu delegated.
+  if (auto why = slo::test::CpuTestCgroups::unavailable_reason()) {
+    std::printf("SKIP: %s\n", why->c_str());
     return 77;
   }
   return Catch::Session().run(argc, argv);

@@ -1,4 +1,5 @@
-// Real load-and-attach tests of the scheduler BPF programs on this machine's v1 cpu hierarchy (suite 'bpf', root).
+// Real load-and-attach tests of the scheduler BPF programs (suite 'bpf', root): attribution in this machine's v1 cpu
+// hierarchy, and by cgroup2 id when the same executable runs on a pure cgroup2 kernel (suite kernel-v2, in a VM).
 #include <sys/epoll.h>
 
 #include <boost/asio/io_context.hpp>
@@ -7,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -15,14 +17,14 @@
 #include "agent/decide/runq/runq_latency_controller.h"
 #include "bpf/cgroup_id.h"
 #include "bpf/sched_probe.h"
-#include "tests/bpf/v1_test_cgroups.h"
+#include "tests/bpf/cpu_test_cgroups.h"
 
 using slo::bpf::AttachKind;
 using slo::bpf::Hierarchy;
 using slo::bpf::RunqHistogram;
 using slo::bpf::SchedProbe;
 using slo::bpf::SchedProbeOptions;
-using slo::test::V1TestCgroups;
+using slo::test::CpuTestCgroups;
 
 namespace {
 
@@ -30,6 +32,27 @@ uint64_t id_of(const std::string& dir) {
   auto id = slo::bpf::cgroup_id_of(dir);
   REQUIRE(id.has_value());
   return *id;
+}
+
+// Set by scripts/vm/run-in-vm.sh in its guest (suite kernel-v2): a TCG VM whose two vCPUs are threads on a shared
+// host. The guest clock keeps running while a vCPU waits for a host CPU, so the guest runs several times slower than
+// real time (~220 wakeups/s of the 1 ms sleeper instead of ~1000) and its short waits are inflated by the host's
+// scheduling of the vCPUs. There the tests measure longer, and the median contrast (a ratio of two sub-ms values, the
+// one most exposed to that noise) is checked on the host only; counts and mean contrast are checked everywhere.
+bool in_tcg_vm() {
+  const char* v = std::getenv("SLO_TEST_VM");
+  return v && *v;
+}
+
+std::chrono::milliseconds measure_window() {
+  return in_tcg_vm() ? std::chrono::milliseconds(4000) : std::chrono::milliseconds(1500);
+}
+
+// The probe attributes in the hierarchy the test cgroups live in.
+SchedProbeOptions options_for(const CpuTestCgroups& cg) {
+  SchedProbeOptions o;
+  o.hierarchy = cg.mode() == slo::cg::Mode::v2 ? Hierarchy::v2 : Hierarchy::v1_cpu;
+  return o;
 }
 
 void print(const char* what, const RunqHistogram& h) {
@@ -41,15 +64,15 @@ void print(const char* what, const RunqHistogram& h) {
 // Two pods: "busy" (its container spins and sleeps on CPU 0 next to an untracked hog pinned there) and "idle" (a
 // sleeper that wakes every millisecond on CPU 1). A third tracked pod has no tasks.
 void contention_scenario(AttachKind kind) {
+  CpuTestCgroups cg;
   std::string error;
-  SchedProbeOptions opts;
+  SchedProbeOptions opts = options_for(cg);
   opts.first = kind;
   auto probe = SchedProbe::open(opts, &error);
   INFO(error);
   REQUIRE(probe);
   CHECK(probe->attach_kind() == kind);
-
-  V1TestCgroups cg;
+  std::printf("attributing in %s\n", std::string(slo::cg::to_string(cg.mode())).c_str());
   std::string busy_pod = cg.make("busy");
   cg.make("busy/ctr");  // tasks sit one level below the tracked pod cgroup, as containers do
   std::string idle_pod = cg.make("idle");
@@ -64,7 +87,7 @@ void contention_scenario(AttachKind kind) {
   cg.spawn("hog", 0, slo::test::spin_forever);
   cg.spawn("busy/ctr", 0, [] { slo::test::spin_sleep_forever(2000, 500); });
   cg.spawn("idle", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(measure_window());
 
   RunqHistogram hb, hi, he;
   REQUIRE(probe->read(busy, hb));
@@ -82,7 +105,7 @@ void contention_scenario(AttachKind kind) {
   // Sharing a CPU with a spinning hog means waiting whole scheduler slices (ms); a lone sleeper waits µs.
   CHECK(busy_mean > 300e-6);
   CHECK(busy_mean > 5 * idle_mean);
-  CHECK(*hb.quantile_seconds(0.5) > 4 * *hi.quantile_seconds(0.5));
+  if (!in_tcg_vm()) CHECK(*hb.quantile_seconds(0.5) > 4 * *hi.quantile_seconds(0.5));
   auto counters = probe->counters();
   CHECK(counters.samples >= hb.count() + hi.count());
   CHECK(counters.inflight_full == 0);
@@ -90,7 +113,7 @@ void contention_scenario(AttachKind kind) {
 
 }  // namespace
 
-TEST_CASE("runq latency (tp_btf): contended pod waits far longer than idle pod, attributed by v1 cpu cgroup") {
+TEST_CASE("runq latency (tp_btf): contended pod waits far longer than idle pod, attributed by v1 cpu cgroup or v2 id") {
   contention_scenario(AttachKind::tp_btf);
 }
 
@@ -99,11 +122,11 @@ TEST_CASE("runq latency (raw_tp fallback): same attribution and contrast") {
 }
 
 TEST_CASE("runq latency: untrack stops counting, re-track starts from an empty histogram") {
+  CpuTestCgroups cg;
   std::string error;
-  auto probe = SchedProbe::open(SchedProbeOptions{}, &error);
+  auto probe = SchedProbe::open(options_for(cg), &error);
   INFO(error);
   REQUIRE(probe);
-  V1TestCgroups cg;
   uint64_t pod = id_of(cg.make("pod"));
   REQUIRE(probe->track(pod, &error));
   cg.spawn("pod", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
@@ -122,17 +145,17 @@ TEST_CASE("runq latency: untrack stops counting, re-track starts from an empty h
 }
 
 TEST_CASE("cfs throttle events: a tracked pod over its quota is reported with its cgroup id, via an Asio wait") {
+  CpuTestCgroups cg;
   std::string error;
-  auto probe = SchedProbe::open(SchedProbeOptions{}, &error);
+  auto probe = SchedProbe::open(options_for(cg), &error);
   INFO(error);
   REQUIRE(probe);
-  V1TestCgroups cg;
   std::string pod_dir = cg.make("pod");
   std::string ctr_dir = cg.make("pod/ctr");
   cg.make("other");
   // 10 ms per 100 ms period: a spinner is throttled every period.
-  cg.write("pod", "cpu.cfs_quota_us", "10000");
-  cg.write("other", "cpu.cfs_quota_us", "10000");
+  cg.set_cpu_quota("pod", 10000);
+  cg.set_cpu_quota("other", 10000);
   uint64_t pod = id_of(pod_dir), ctr = id_of(ctr_dir);
   uint64_t other = id_of(cg.top() + "/other");
   REQUIRE(probe->track(pod, &error));
@@ -209,20 +232,18 @@ slo::agent::PodState test_pod(const std::string& name, const std::string& cgroup
 }  // namespace
 
 TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod marked hot, metrics per pod") {
-  V1TestCgroups cg;
-  const std::string cpu_root = "/sys/fs/cgroup/cpu/";
-  REQUIRE(cg.top().rfind(cpu_root, 0) == 0);
-  std::string rel = cg.top().substr(cpu_root.size());
+  CpuTestCgroups cg;
+  const std::string rel = cg.top_rel();
   cg.make("busy/ctr");
   cg.make("idle");
   cg.make("capped/ctr");
   cg.make("hog");
-  cg.write("capped", "cpu.cfs_quota_us", "2000");  // 2 ms per 100 ms: throttled every period even on a busy CPU
+  cg.set_cpu_quota("capped", 2000);  // 2 ms per 100 ms: throttled every period even on a busy CPU
 
   slo::agent::HostInfo host;
-  host.cgroup_root = "/sys/fs/cgroup";
+  host.cgroup_root = cg.root();
   host.proc_root = "/proc";
-  host.mode = slo::cg::Mode::hybrid;
+  host.mode = cg.mode();
   slo::agent::runq::RunqLatencyController c;
   auto cap = c.probe(host);
   INFO(cap.reason);
@@ -247,7 +268,7 @@ TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod mar
   cg.spawn("busy/ctr", 0, [] { slo::test::spin_sleep_forever(2000, 500); });
   cg.spawn("idle", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
   cg.spawn("capped/ctr", 0, slo::test::spin_forever);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(measure_window());
 
   slo::agent::Blackboard board;
   c.decide(snap, board, sink);

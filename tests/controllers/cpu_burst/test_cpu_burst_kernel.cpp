@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "agent/decide/cpu_burst/cpu_burst_controller.h"
@@ -19,6 +20,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int64_t kQuota = 20000;
+
+// Set by scripts/vm/run-in-vm.sh in its guest (suite kernel-v2): a TCG VM on a shared host, where one controller tick
+// (read cpu.stat, decide, write) takes ~100-150 ms of wall time instead of ~1 ms. There the quota must still rise on
+// the controller's second tick, but the wall-time bound is relaxed.
+bool in_tcg_vm() {
+  const char* v = std::getenv("SLO_TEST_VM");
+  return v && *v;
+}
 
 int64_t read_int(const cg::CgroupFs& fs, const std::string& cgroup, cg::Knob k) {
   auto r = fs.read({cgroup, k, {}});
@@ -111,7 +120,12 @@ TEST_CASE("kernel: a throttled LS container gets its quota within 200 ms, and th
   REQUIRE(raised_after);
   INFO("quota raised " << std::chrono::duration_cast<std::chrono::milliseconds>(*raised_after).count()
                        << " ms after the controller started");
-  CHECK(*raised_after <= 200ms);
+  if (in_tcg_vm()) {
+    CHECK(ticks_at.size() <= 2);  // tick 1 takes the baseline, tick 2 sees the throttling and raises
+    CHECK(*raised_after <= 1000ms);
+  } else {
+    CHECK(*raised_after <= 200ms);
+  }
   const int64_t raised = read_int(s.fs, s.ctr, cg::Knob::cpu_quota);
   CHECK(raised > kQuota);
   CHECK(raised <= 15 * kQuota);  // cfsQuotaBurstPercent 1500

@@ -1,5 +1,7 @@
 // The cpuset controller's intents applied to this machine's real cpuset hierarchy through cg::OrderedWriter, in a
-// throw-away subtree (KernelCgroup). Values are read back with plain file reads, not with the library under test.
+// throw-away subtree (KernelCgroup): cgroup v1 on the host, cgroup2 in the VM suite (kernel-v2), where the kernel
+// accepts orders that v1 refuses and clamps the effective set instead. Values are read back with plain file reads,
+// not with the library under test.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -66,10 +68,15 @@ struct Tree {
     pods.push_back(ps);
     return pods.back();
   }
-  std::string cpus(const std::string& rel_to_root) const {
+  std::string cpus(const std::string& rel_to_root) const { return read(rel_to_root, "cpuset.cpus"); }
+  // The CPUs the kernel really lets the cgroup's tasks use (v1 cpuset.effective_cpus, v2 cpuset.cpus.effective).
+  std::string effective(const std::string& rel_to_root) const {
+    return read(rel_to_root, kc.v2() ? "cpuset.cpus.effective" : "cpuset.effective_cpus");
+  }
+  std::string read(const std::string& rel_to_root, const std::string& file,
+                   const std::string& controller = "cpuset") const {
     // rel_to_root is relative to the hierarchy root; KernelCgroup::dir wants it relative to base().
-    std::string sub = rel_to_root.substr(kc.base().size() + 1);
-    return trim(kc.read_file("cpuset", sub, "cpuset.cpus"));
+    return trim(kc.read_file(controller, rel_to_root.substr(kc.base().size() + 1), file));
   }
   std::vector<cg::WriteOutcome> decide_and_apply(cpuset::CpusetController& c, uint64_t tick) {
     agent::Snapshot s;
@@ -128,13 +135,19 @@ TEST_CASE("pools applied to real cpuset cgroups: pinned LSR pod, share pool, BE 
   // BE may share the LSR CPU: the whole BE pool is both CPUs.
   CHECK(tree.cpus(be_c) == c.last_plan().be.to_string());
   CHECK(c.last_plan().be.size() == tree.host.topology.cpus.size());
+  CHECK(tree.effective(lsr_c) == pin);
+  CHECK(tree.effective(ls_c) == share);
   // Pinned pods have their CFS quota unset.
-  CHECK(trim(kc.read_file("cpu", lsr_c.substr(kc.base().size() + 1), "cpu.cfs_quota_us")) == "-1");
+  if (kc.v2())
+    CHECK(tree.read(lsr_c, "cpu.max", "cpu").rfind("max ", 0) == 0);
+  else
+    CHECK(tree.read(lsr_c, "cpu.cfs_quota_us", "cpu") == "-1");
   // A second tick changes nothing: every write is skipped as unchanged.
   for (const auto& o : tree.decide_and_apply(c, 2)) CHECK_FALSE(o.changed);
 }
 
-TEST_CASE("moving a pin between CPUs needs the ordered writer: both naive orders fail", "[kernel]") {
+TEST_CASE("moving a pin between CPUs needs the ordered writer: v1 refuses both naive orders, v2 misplaces tasks",
+          "[kernel]") {
   if (!two_cpus_or_skip()) return;
   test::KernelCgroup kc;
   // Naive orders on a twin pod: pod and container on CPU 0, target CPU 1.
@@ -142,13 +155,33 @@ TEST_CASE("moving a pin between CPUs needs the ordered writer: both naive orders
   REQUIRE(kc.write_file("cpuset", "naive/c1", "cpuset.cpus", "0") == 0);  // narrowing: child first
   REQUIRE(kc.write_file("cpuset", "naive", "cpuset.cpus", "0") == 0);
   kc.spawn("naive/c1");
-  // Parent first: shrinking it away from the child's CPU is refused.
-  int parent_first = kc.write_file("cpuset", "naive", "cpuset.cpus", "1");
-  CHECK((parent_first == EBUSY || parent_first == EINVAL));
-  // Child first: widening beyond the parent is refused.
-  int child_first = kc.write_file("cpuset", "naive/c1", "cpuset.cpus", "1");
-  CHECK((child_first == EACCES || child_first == EINVAL));
-  CHECK(trim(kc.read_file("cpuset", "naive/c1", "cpuset.cpus")) == "0");
+  auto child = [&](const char* file) { return trim(kc.read_file("cpuset", "naive/c1", file)); };
+  if (!kc.v2()) {
+    // Parent first: shrinking it away from the child's CPU is refused.
+    int parent_first = kc.write_file("cpuset", "naive", "cpuset.cpus", "1");
+    CHECK((parent_first == EBUSY || parent_first == EINVAL));
+    // Child first: widening beyond the parent is refused.
+    int child_first = kc.write_file("cpuset", "naive/c1", "cpuset.cpus", "1");
+    CHECK((child_first == EACCES || child_first == EINVAL));
+    CHECK(child("cpuset.cpus") == "0");
+  } else {
+    // cgroup2 refuses neither order. A child whose cpuset.cpus has no CPU in its parent's effective set runs on the
+    // parent's effective CPUs instead, so either naive order puts the container's tasks on a CPU nobody chose for
+    // it until the second write lands.
+    // Parent first: accepted; the container (still asking for CPU 0) now runs on CPU 1, the pod's.
+    CHECK(kc.write_file("cpuset", "naive", "cpuset.cpus", "1") == 0);
+    CHECK(child("cpuset.cpus") == "0");
+    CHECK(child("cpuset.cpus.effective") == "1");
+    REQUIRE(kc.write_file("cpuset", "naive", "cpuset.cpus", "0") == 0);
+    CHECK(child("cpuset.cpus.effective") == "0");
+    // Child first: widening beyond the parent is accepted but clamped: it keeps running on CPU 0.
+    CHECK(kc.write_file("cpuset", "naive/c1", "cpuset.cpus", "1") == 0);
+    CHECK(child("cpuset.cpus") == "1");
+    CHECK(child("cpuset.cpus.effective") == "0");
+    // Both settle once the parent follows.
+    CHECK(kc.write_file("cpuset", "naive", "cpuset.cpus", "1") == 0);
+    CHECK(child("cpuset.cpus.effective") == "1");
+  }
 
   // The controller moves the same kind of pin (the scheduler changed its decision) and the writer orders it.
   Tree tree(kc);
@@ -164,6 +197,7 @@ TEST_CASE("moving a pin between CPUs needs the ordered writer: both naive orders
   require_all_ok(outs);
   CHECK(tree.cpus(pod) == "1");
   CHECK(tree.cpus(ctr) == "1");
+  CHECK(tree.effective(ctr) == "1");
   CHECK(c.last_plan().pinned.at("ns/p").source == "scheduler");
 }
 
