@@ -71,7 +71,8 @@ Agent::Agent(AgentOptions opts)
       tick_timer_(io_),
       fetch_timer_(io_),
       reload_timer_(io_),
-      sync_timer_(io_) {
+      sync_timer_(io_),
+      boundary_timer_(io_) {
   queries_ = std::make_shared<RuntimeQueries>([this] { return restore_now(); });
 }
 
@@ -164,12 +165,57 @@ std::optional<std::string> Agent::init() {
   return std::nullopt;
 }
 
+std::chrono::system_clock::time_point Agent::wall_now() const {
+  return opts_.wall_clock ? opts_.wall_clock() : std::chrono::system_clock::now();
+}
+
+// Schedule windows: the controllers get the effective policy with the windows active now applied. Re-run after
+// every (re)load and at every window boundary — the boundary timer wakes the loop there, and each tick checks too
+// (a wall-clock step or a long agent.tickMs must not skip a window).
+nlohmann::json Agent::scheduled_policy() {
+  auto now = wall_now();
+  std::string err;
+  schedule_ = policy::ScheduledPolicy::parse(config_.effective.policy, zoneinfo_dir_of(config_.doc.agent), &err);
+  if (!schedule_) {  // checked when loaded: only a time zone file that vanished since gets here
+    log::once(log::Level::error, kLog, "schedule:" + err, "schedule windows ignored: " + err);
+    auto base = config_.effective.policy;
+    base.erase("schedule");
+    base.erase("timeZone");
+    schedule_ = policy::ScheduledPolicy::parse(base, "", &err);
+  }
+  auto active = schedule_->active(now);
+  if (schedule_->has_windows() && active != active_windows_) {
+    std::string names;
+    for (const auto& w : active) names += (names.empty() ? "" : ", ") + w;
+    log::info(kLog, "schedule windows active (" + schedule_->time_zone() + "): " + (names.empty() ? "none" : names));
+  }
+  active_windows_ = std::move(active);
+  next_boundary_ = schedule_->next_boundary(now);
+  boundary_timer_.cancel();
+  if (next_boundary_ && !stopping_) {
+    // On the system clock; an injected test clock is re-checked when it fires, so an early wake-up is harmless.
+    boundary_timer_.expires_at(*next_boundary_ + std::chrono::milliseconds(1));
+    boundary_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) reconfigure_if_boundary_passed();
+    });
+  }
+  applied_policy_ = schedule_->at(now);
+  return applied_policy_;
+}
+
+void Agent::reconfigure_if_boundary_passed() {
+  if (!next_boundary_ || wall_now() < *next_boundary_) return;
+  configure_controllers(false);
+  publish();
+}
+
 void Agent::configure_controllers(bool initial) {
   const auto& a = config_.doc.agent;
+  const nlohmann::json policy = scheduled_policy();
   for (auto& c : ctls_) {
     bool want = c.cap.supported && a.controller_enabled(c.name);
     if (want) {
-      if (auto e = c.impl->configure(config_.effective.policy)) {
+      if (auto e = c.impl->configure(policy)) {
         log::error(kLog, "controller " + c.name + " rejected a policy its fresh instance accepted: " + *e +
                              " (controller switched off)");
         want = false;
@@ -437,7 +483,8 @@ void Agent::tick(bool all_due, bool force_slow) {
   auto now = Clock::now();
   ++snap_.tick;
   snap_.now = now;
-  snap_.wall = std::chrono::system_clock::now();
+  snap_.wall = wall_now();
+  reconfigure_if_boundary_passed();
   if (!pods_synced_ && opts_.pod_source) return;  // decide on a real pod list only (no restore/re-apply flap)
   all_due = all_due || force_all_;
   force_all_ = false;
@@ -597,7 +644,10 @@ void Agent::publish() {
                         {"containers", cs}});
   }
   auto loaded = std::chrono::duration<double>(config_loaded_at_.time_since_epoch()).count();
-  st->config = {{"effective", {{"agent", settings_to_json(config_.doc.agent)}, {"policy", config_.effective.policy}}},
+  st->config = {{"effective",
+                 {{"agent", settings_to_json(config_.doc.agent)},
+                  {"policy", applied_policy_},
+                  {"schedule", schedule_ ? schedule_->describe(wall_now()) : nlohmann::json(nullptr)}}},
                 {"applied", config_.effective.applied},
                 {"source", config_.source},
                 {"loaded_at", loaded},
@@ -642,6 +692,7 @@ void Agent::request_stop(bool restore) {
     fetch_timer_.cancel();
     reload_timer_.cancel();
     sync_timer_.cancel();
+    boundary_timer_.cancel();
     if (signals_) signals_->cancel(ec);
     inotify_.reset();
     io_.stop();

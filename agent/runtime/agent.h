@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "agent/act/executor.h"
@@ -28,6 +29,7 @@
 #include "agent/observe/node_stats.h"
 #include "agent/observe/pod_source.h"
 #include "agent/observe/stats_collector.h"
+#include "agent/policy/scheduled_policy.h"
 #include "agent/runtime/config.h"
 #include "agent/runtime/controller.h"
 #include "agent/runtime/runtime_metrics.h"
@@ -51,6 +53,8 @@ struct AgentOptions {
   std::unique_ptr<PodSource> pod_source;  // file source (--pods-file) or a registered one (kubelet)
   bool handle_signals = true;             // SIGTERM/SIGINT stop, SIGHUP reloads
   bool watch = true;                      // inotify on config, policy dir, pods file, kubepods tree
+  // Wall clock for schedule windows (null = system_clock::now); tests move it across a window boundary.
+  std::function<std::chrono::system_clock::time_point()> wall_clock;
 };
 
 class Agent {
@@ -82,6 +86,10 @@ class Agent {
   uint64_t stat_preads() const { return stats_ ? stats_->preads() : 0; }
   size_t enabled_controllers() const;
   std::string last_config_error() const { return config_error_; }
+  // The policy the controllers were last configured with: the effective policy with the active schedule windows
+  // applied (agent/policy/scheduled_policy.h), and the names of those windows.
+  const nlohmann::json& applied_policy() const { return applied_policy_; }
+  const std::vector<std::string>& active_windows() const { return active_windows_; }
 
  private:
   struct Ctl {
@@ -97,6 +105,9 @@ class Agent {
 
   void apply_settings();
   void configure_controllers(bool initial);
+  nlohmann::json scheduled_policy();  // also arms the boundary timer
+  void reconfigure_if_boundary_passed();
+  std::chrono::system_clock::time_point wall_now() const;
   void on_fetched(PodFetch f);
   void start_fetch();
   void schedule_fetch(std::chrono::milliseconds delay);
@@ -133,11 +144,16 @@ class Agent {
   std::string config_error_;
   std::chrono::system_clock::time_point config_loaded_at_{};
   std::string config_fingerprint_;
+  std::optional<policy::ScheduledPolicy> schedule_;
+  std::optional<std::chrono::system_clock::time_point> next_boundary_;
+  std::vector<std::string> active_windows_;
+  nlohmann::json applied_policy_ = nlohmann::json::object();
 
   std::shared_ptr<RuntimeQueries> queries_;
   std::unique_ptr<InotifyWatch> inotify_;
   std::map<std::string, int> kube_watches_;  // absolute dir → wd
   boost::asio::steady_timer tick_timer_, fetch_timer_, reload_timer_, sync_timer_;
+  boost::asio::system_timer boundary_timer_;  // wakes the loop at the next schedule window boundary
   boost::asio::thread_pool worker_{1};
   bool fetch_in_flight_ = false, fetch_again_ = false, reload_pending_ = false, sync_pending_ = false;
   std::unique_ptr<boost::asio::signal_set> signals_;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "agent/policy/scheduled_policy.h"
 #include "agent/runtime/controller.h"
 #include "agent/runtime/document.h"
 #include "cgroups/safe_dir.h"
@@ -63,7 +64,7 @@ bool parse_agent(const json& a, const std::vector<std::string>& known, AgentSett
   if (!a.is_object()) return fail(err, "agent", "must be a map");
   static const std::set<std::string> keys = {"nodeName",        "nodeLabels",     "tickMs",          "statsIntervalMs",
                                              "podsIntervalMs",  "reassertSeconds", "kubepodsParent", "logLevel",
-                                             "restoreOnExit",   "controllers"};
+                                             "restoreOnExit",   "controllers",     "zoneinfoDir"};
   for (auto it = a.begin(); it != a.end(); ++it)
     if (!keys.count(it.key())) return fail(err, p + it.key(), "unknown field");
   std::optional<std::string> str;
@@ -92,6 +93,9 @@ bool parse_agent(const json& a, const std::vector<std::string>& known, AgentSett
     if (!l) return fail(err, p + "logLevel", "must be one of debug, info, warn, error");
     s.log_level = *l;
   }
+  str.reset();
+  if (!get_string(a, "zoneinfoDir", p, str, err)) return false;
+  if (str) s.zoneinfo_dir = *str;
   if (a.contains("restoreOnExit")) {
     if (!a["restoreOnExit"].is_boolean()) return fail(err, p + "restoreOnExit", "must be true or false");
     s.restore_on_exit = a["restoreOnExit"].get<bool>();
@@ -281,6 +285,8 @@ std::optional<PolicyCr> parse_policy_cr(const json& doc, const std::string& sour
         return std::nullopt;
       }
       cr.priority = it.value().get<int>();
+    } else if (it.key() == "timeZone" || it.key() == "schedule") {
+      cr.strategies[it.key()] = it.value();  // schedule windows: checked with the merged policy
     } else {
       if (!it.value().is_object()) {
         fail(err, p + "." + it.key(), "must be a map (a policy block)");
@@ -383,6 +389,20 @@ std::optional<std::string> validate_policy_with_controllers(const json& policy, 
   return std::nullopt;
 }
 
+std::string zoneinfo_dir_of(const AgentSettings& s) {
+  return s.zoneinfo_dir.empty() ? policy::ScheduledPolicy::default_zoneinfo_root() : s.zoneinfo_dir;
+}
+
+std::optional<std::string> validate_scheduled_policy(const json& policy, const AgentSettings& s) {
+  std::string err;
+  auto sched = policy::ScheduledPolicy::parse(policy, zoneinfo_dir_of(s), &err);
+  if (!sched) return "policy " + err;
+  for (const auto& [label, variant] : sched->variants())
+    if (auto e = validate_policy_with_controllers(variant, s))
+      return *e + (label == "base" ? "" : " (with schedule " + label + " active)");
+  return std::nullopt;
+}
+
 std::optional<LoadedConfig> load_config(const std::string& config_path, const std::string& policy_dir,
                                         const ConfigOverrides& ov, std::string& error) {
   LoadedConfig out;
@@ -430,7 +450,7 @@ std::optional<LoadedConfig> load_config(const std::string& config_path, const st
     return std::nullopt;
   }
   out.effective = std::move(*eff);
-  if (auto e = validate_policy_with_controllers(out.effective.policy, a)) {
+  if (auto e = validate_scheduled_policy(out.effective.policy, a)) {
     error = *e;
     return std::nullopt;
   }
@@ -449,7 +469,8 @@ json settings_to_json(const AgentSettings& s) {
                          : s.log_level == log::Level::info ? "info"
                          : s.log_level == log::Level::warn ? "warn"
                                                            : "error"},
-            {"restoreOnExit", s.restore_on_exit}};
+            {"restoreOnExit", s.restore_on_exit},
+            {"zoneinfoDir", zoneinfo_dir_of(s)}};
   json c = json::object();
   if (s.enabled_controllers) c["enabled"] = *s.enabled_controllers;
   c["disabled"] = s.disabled_controllers;

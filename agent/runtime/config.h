@@ -32,6 +32,7 @@ struct AgentSettings {
   bool restore_on_exit = false;                    // agent.restoreOnExit
   std::optional<std::vector<std::string>> enabled_controllers;  // agent.controllers.enabled (absent = all)
   std::vector<std::string> disabled_controllers;                // agent.controllers.disabled
+  std::string zoneinfo_dir;  // agent.zoneinfoDir: TZif files for schedule windows ("" = $TZDIR or /usr/share/zoneinfo)
 
   bool controller_enabled(const std::string& name) const;
 };
@@ -86,6 +87,11 @@ std::vector<std::string> registered_controller_names();
 // Runs configure() on a fresh instance of every enabled registered controller; the first error wins, prefixed with
 // the controller's name.
 std::optional<std::string> validate_policy_with_controllers(const nlohmann::json& policy, const AgentSettings& s);
+// Schedule windows (agent/policy/scheduled_policy.h) of a merged policy must parse, and every enabled controller
+// must accept the policy with no window, each window alone and all windows active. Errors name the field.
+std::optional<std::string> validate_scheduled_policy(const nlohmann::json& policy, const AgentSettings& s);
+// Where schedule windows' time zones are read: agent.zoneinfoDir, else $TZDIR, else /usr/share/zoneinfo.
+std::string zoneinfo_dir_of(const AgentSettings& s);
 
 // Everything a (re)load needs, from files to a validated result.
 struct LoadedConfig {
