@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Standalone demo of slo-agent on this machine's real cgroups (v1 here; v2 when the host is unified).
 #
-#   bash scripts/demo.sh            (as root; DEMO_SECONDS=60 by default)
+#   bash scripts/demo.sh            (as root; DEMO_SECONDS=30 by default)
 #
 # Installs the dependencies, builds, creates a dedicated subtree in kubelet layout
 #   /sys/fs/cgroup/<ctrl>/sloagent-demo-<pid>/kubepods/{burstable,besteffort}/pod<uid>/<container-id>
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-DEMO_SECONDS=${DEMO_SECONDS:-60}
+DEMO_SECONDS=${DEMO_SECONDS:-30}
 LS_LIMIT_US=${LS_LIMIT_US:-60000}   # the LS container's kubelet quota (0.6 CPU)
 SPIKE_AT=${SPIKE_AT:-10}            # seconds after the agent starts
 SPIKE_SECONDS=${SPIKE_SECONDS:-10}
