@@ -90,7 +90,11 @@ Resources parse_resources(const nlohmann::json& obj, const std::string& where) {
   Resources r;
   if (obj.is_null()) return r;
   if (!obj.is_object()) throw PodError(where + ": not an object");
-  for (const auto& [key, val] : obj.items()) {
+  for (const auto& item : obj.items()) {
+    // Not a structured binding: lambdas may not capture those before C++20 compilers caught up (clang 14, the fuzz
+    // build).
+    const std::string& key = item.key();
+    const auto& val = item.value();
     std::string q = quantity_text(val, where + "." + key);
     auto bad = [&] { return PodError(where + "." + key + ": invalid quantity '" + q + "'"); };
     if (key == "cpu") {
