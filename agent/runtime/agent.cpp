@@ -74,6 +74,7 @@ Agent::Agent(AgentOptions opts)
       sync_timer_(io_),
       boundary_timer_(io_) {
   queries_ = std::make_shared<RuntimeQueries>([this] { return restore_now(); });
+  cluster_ = opts_.cluster ? opts_.cluster : std::make_shared<RecordingClusterActions>();
 }
 
 Agent::~Agent() {
@@ -100,6 +101,7 @@ std::optional<std::string> Agent::init() {
   config_fingerprint_ = fingerprint(opts_.config_path, opts_.policy_dir);
   metrics_->config_reload(true);
   log::set_level(config_.doc.agent.log_level);
+  refresh_cgroups_crs();
 
   auto fs = cg::CgroupFs::open(opts_.cgroup_root);
   if (!fs.ok()) return "cgroup root " + opts_.cgroup_root + ": " + fs.status.describe();
@@ -145,7 +147,7 @@ std::optional<std::string> Agent::init() {
   if (!node_reader_->ok()) log::warn(kLog, "node stats from " + opts_.proc_root + " unavailable: " + node_reader_->error());
   snap_.node.cpu_capacity_cores = static_cast<double>(host_.topology.online.size());
 
-  ControllerContext ctx{host_, *registry_};
+  ControllerContext ctx{host_, *registry_, cluster_.get()};
   for (const auto& reg : controller_registry()) {
     Ctl c;
     c.name = reg.name;
@@ -237,6 +239,83 @@ void Agent::configure_controllers(bool initial) {
   force_all_ = true;
 }
 
+void Agent::refresh_cgroups_crs() {
+  snap_.cgroups_crs = config_.cgroups_crs;
+  snap_.cgroups_crs.insert(snap_.cgroups_crs.end(), cluster_cgroups_crs_.begin(), cluster_cgroups_crs_.end());
+}
+
+void Agent::set_cluster_objects(ClusterKind kind, std::vector<nlohmann::json> objects) {
+  boost::asio::post(io_, [this, kind, objs = std::move(objects)]() mutable {
+    if (!stopping_) adopt_cluster_objects(kind, std::move(objs));
+  });
+}
+
+void Agent::adopt_cluster_objects(ClusterKind kind, std::vector<nlohmann::json> objects) {
+  if (kind == ClusterKind::cgroups) {
+    cluster_cgroups_crs_ = std::move(objects);
+    refresh_cgroups_crs();
+    return;
+  }
+  std::vector<PolicyCr> crs;
+  std::string err;
+  for (const auto& o : objects) {
+    ConfigError ce;
+    auto cr = parse_policy_cr(o, "", ce);
+    if (!cr) {
+      err = ce.what();
+      break;
+    }
+    crs.push_back(std::move(*cr));
+  }
+  std::optional<EffectivePolicy> eff;
+  if (err.empty()) {
+    auto all = config_.crs;
+    all.insert(all.end(), crs.begin(), crs.end());
+    eff = effective_policy_for(config_.doc, all, err);
+  }
+  if (!eff) {
+    config_error_ = "cluster ColocationPolicy: " + err;
+    metrics_->config_reload(false);
+    log::error(kLog, "ColocationPolicy update rejected: " + err + "; the last good policy keeps running");
+    publish();
+    return;
+  }
+  cluster_policies_ = std::move(crs);
+  config_.effective = std::move(*eff);
+  config_error_.clear();
+  config_loaded_at_ = std::chrono::system_clock::now();
+  metrics_->config_reload(true);
+  configure_controllers(false);
+  std::string applied;
+  for (const auto& s : config_.effective.applied) applied += (applied.empty() ? "" : ", ") + s;
+  log::info(kLog, "ColocationPolicy objects from the API server applied (" + applied + ")");
+  publish();
+}
+
+void Agent::set_node_labels(std::map<std::string, std::string> labels) {
+  boost::asio::post(io_, [this, labels = std::move(labels)]() mutable {
+    if (stopping_ || opts_.overrides.node_labels == labels) return;
+    opts_.overrides.node_labels = labels;  // kept for reloads (load_config applies the overrides)
+    config_.doc.agent.node_labels = std::move(labels);
+    apply_settings();
+    auto all = config_.crs;
+    all.insert(all.end(), cluster_policies_.begin(), cluster_policies_.end());
+    std::string err;
+    auto eff = effective_policy_for(config_.doc, all, err);
+    if (!eff) {
+      log::error(kLog, "policy for the new node labels rejected: " + err + "; the last good policy keeps running");
+      return;
+    }
+    config_.effective = std::move(*eff);
+    configure_controllers(false);
+    std::string applied;
+    for (const auto& s : config_.effective.applied) applied += (applied.empty() ? "" : ", ") + s;
+    log::info(kLog, "node labels from the API server (" + std::to_string(host_.node_labels.size()) +
+                        "): policy " + applied);
+    publish();
+  });
+}
+
 void Agent::apply_settings() {
   const auto& a = config_.doc.agent;
   log::set_level(a.log_level);
@@ -248,7 +327,7 @@ bool Agent::reload_config() {
   auto fp = fingerprint(opts_.config_path, opts_.policy_dir);
   if (fp == config_fingerprint_) return false;
   std::string err;
-  auto cfg = load_config(opts_.config_path, opts_.policy_dir, opts_.overrides, err);
+  auto cfg = load_config(opts_.config_path, opts_.policy_dir, opts_.overrides, err, cluster_policies_);
   if (!cfg) {
     config_fingerprint_ = fp;  // do not re-log the same bad file on every event
     config_error_ = err;
@@ -264,6 +343,7 @@ bool Agent::reload_config() {
   config_loaded_at_ = std::chrono::system_clock::now();
   metrics_->config_reload(true);
   apply_settings();
+  refresh_cgroups_crs();
   configure_controllers(false);
   if (parent_changed) {
     host_.layout = cg::KubeletLayout::detect(*fs_, config_.doc.agent.kubepods_parent);

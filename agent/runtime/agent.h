@@ -30,6 +30,7 @@
 #include "agent/observe/pod_source.h"
 #include "agent/observe/stats_collector.h"
 #include "agent/policy/scheduled_policy.h"
+#include "agent/runtime/cluster_actions.h"
 #include "agent/runtime/config.h"
 #include "agent/runtime/controller.h"
 #include "agent/runtime/runtime_metrics.h"
@@ -51,6 +52,8 @@ struct AgentOptions {
   std::string state_dir = "/var/lib/sloagent";
   ConfigOverrides overrides;
   std::unique_ptr<PodSource> pod_source;  // file source (--pods-file) or a registered one (kubelet)
+  // Evictions, events, node status, CR status: the Kubernetes client in a cluster; null = standalone (recording).
+  std::shared_ptr<ClusterActions> cluster;
   bool handle_signals = true;             // SIGTERM/SIGINT stop, SIGHUP reloads
   bool watch = true;                      // inotify on config, policy dir, pods file, kubepods tree
   // Wall clock for schedule windows (null = system_clock::now); tests move it across a window boundary.
@@ -76,6 +79,16 @@ class Agent {
   // One observe → decide → act. all_due: every controller decides; force_slow: read every stat (a slow tick).
   void tick(bool all_due, bool force_slow = false);
   bool reload_config();       // true when a new config was adopted
+
+  // Thread-safe (called from informer threads): the complete current set of one kind of cluster object. Applied on
+  // the loop. ColocationPolicy objects merge with --policy-dir's; an invalid set is rejected with a message naming
+  // the object, and the last good set keeps running. Cgroups objects go to the Snapshot for the CR controller.
+  enum class ClusterKind { cgroups, colocation_policy };
+  void set_cluster_objects(ClusterKind kind, std::vector<nlohmann::json> objects);
+  ClusterActions& cluster() { return *cluster_; }
+  // Thread-safe: the labels of this node's Node object (in a cluster). They replace agent.nodeLabels for node
+  // selectors (nodeStrategies, ColocationPolicy) from now on, across config reloads; the policy is re-resolved.
+  void set_node_labels(std::map<std::string, std::string> labels);
 
   const Snapshot& snapshot() const { return snap_; }
   Executor& executor() { return *executor_; }
@@ -104,6 +117,8 @@ class Agent {
   };
 
   void apply_settings();
+  void adopt_cluster_objects(ClusterKind kind, std::vector<nlohmann::json> objects);
+  void refresh_cgroups_crs();
   void configure_controllers(bool initial);
   nlohmann::json scheduled_policy();  // also arms the boundary timer
   void reconfigure_if_boundary_passed();
@@ -125,6 +140,9 @@ class Agent {
   boost::asio::io_context io_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RuntimeMetrics> metrics_;
+  std::shared_ptr<ClusterActions> cluster_;
+  std::vector<PolicyCr> cluster_policies_;           // last good ColocationPolicy set from the API server
+  std::vector<nlohmann::json> cluster_cgroups_crs_;  // Cgroups CRs from the API server
   std::unique_ptr<cg::CgroupFs> fs_;
   HostInfo host_;
   std::unique_ptr<Journal> journal_;

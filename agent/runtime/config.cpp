@@ -298,7 +298,8 @@ std::optional<PolicyCr> parse_policy_cr(const json& doc, const std::string& sour
   return cr;
 }
 
-std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, ConfigError& err) {
+std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, ConfigError& err,
+                                                     std::vector<json>* cgroups_crs) {
   std::vector<PolicyCr> out;
   std::error_code ec;
   std::vector<std::string> files;
@@ -326,6 +327,17 @@ std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, Con
       return std::nullopt;
     }
     for (const auto& d : *docs) {
+      if (cgroups_crs && d.is_object() && d.value("kind", "") == "Cgroups") {
+        const auto* name = d.contains("metadata") && d["metadata"].is_object() && d["metadata"].contains("name")
+                               ? &d["metadata"]["name"]
+                               : nullptr;
+        if (!name || !name->is_string() || name->get<std::string>().empty()) {
+          fail(err, f + ": Cgroups metadata.name", "is required");
+          return std::nullopt;
+        }
+        cgroups_crs->push_back(d);
+        continue;
+      }
       auto cr = parse_policy_cr(d, f, err);
       if (!cr) return std::nullopt;
       out.push_back(std::move(*cr));
@@ -403,8 +415,24 @@ std::optional<std::string> validate_scheduled_policy(const json& policy, const A
   return std::nullopt;
 }
 
+std::optional<EffectivePolicy> effective_policy_for(const ConfigDocument& doc, const std::vector<PolicyCr>& crs,
+                                                    std::string& error) {
+  ConfigError err;
+  auto eff = resolve_policy(doc, effective_node_labels(doc.agent), crs, err);
+  if (!eff) {
+    error = err.what();
+    return std::nullopt;
+  }
+  if (auto e = validate_scheduled_policy(eff->policy, doc.agent)) {
+    error = *e;
+    return std::nullopt;
+  }
+  return eff;
+}
+
 std::optional<LoadedConfig> load_config(const std::string& config_path, const std::string& policy_dir,
-                                        const ConfigOverrides& ov, std::string& error) {
+                                        const ConfigOverrides& ov, std::string& error,
+                                        const std::vector<PolicyCr>& cluster_crs) {
   LoadedConfig out;
   json doc = json::object();
   out.source = config_path.empty() ? "(defaults)" : config_path;
@@ -431,29 +459,25 @@ std::optional<LoadedConfig> load_config(const std::string& config_path, const st
   if (ov.tick) a.tick = *ov.tick;
   if (ov.log_level) a.log_level = *ov.log_level;
   if (ov.restore_on_exit) a.restore_on_exit = *ov.restore_on_exit;
+  if (ov.node_labels) a.node_labels = *ov.node_labels;
   if (a.stats_interval < a.tick) a.stats_interval = a.tick;
   if (!check_kubepods_parent(a, err)) {
     error = err.what();
     return std::nullopt;
   }
   if (!policy_dir.empty()) {
-    auto crs = load_policy_dir(policy_dir, err);
+    auto crs = load_policy_dir(policy_dir, err, &out.cgroups_crs);
     if (!crs) {
       error = err.what();
       return std::nullopt;
     }
     out.crs = std::move(*crs);
   }
-  auto eff = resolve_policy(out.doc, effective_node_labels(a), out.crs, err);
-  if (!eff) {
-    error = err.what();
-    return std::nullopt;
-  }
+  auto all = out.crs;
+  all.insert(all.end(), cluster_crs.begin(), cluster_crs.end());
+  auto eff = effective_policy_for(out.doc, all, error);
+  if (!eff) return std::nullopt;
   out.effective = std::move(*eff);
-  if (auto e = validate_scheduled_policy(out.effective.policy, a)) {
-    error = *e;
-    return std::nullopt;
-  }
   return out;
 }
 

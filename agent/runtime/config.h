@@ -68,8 +68,11 @@ std::optional<ConfigDocument> parse_config(const nlohmann::json& doc, const std:
 std::optional<bool> selector_matches(const nlohmann::json& selector, const std::map<std::string, std::string>& labels,
                                      const std::string& field, ConfigError& err);
 
-// ColocationPolicy documents from every *.yaml/*.yml/*.json file in dir (sorted by name).
-std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, ConfigError& err);
+// ColocationPolicy documents from every *.yaml/*.yml/*.json file in dir (sorted by name). Documents of kind Cgroups
+// go to `cgroups_crs` (only metadata.name is checked here; the Cgroups CR controller validates the rest and reports
+// per container) or are an error when it is null.
+std::optional<std::vector<PolicyCr>> load_policy_dir(const std::string& dir, ConfigError& err,
+                                                     std::vector<nlohmann::json>* cgroups_crs = nullptr);
 std::optional<PolicyCr> parse_policy_cr(const nlohmann::json& doc, const std::string& source, ConfigError& err);
 
 struct EffectivePolicy {
@@ -97,7 +100,8 @@ std::string zoneinfo_dir_of(const AgentSettings& s);
 struct LoadedConfig {
   ConfigDocument doc;
   EffectivePolicy effective;
-  std::vector<PolicyCr> crs;
+  std::vector<PolicyCr> crs;                 // from --policy-dir
+  std::vector<nlohmann::json> cgroups_crs;   // Cgroups CRs from --policy-dir (standalone)
   std::string source;  // config file path or "(defaults)"
 };
 struct ConfigOverrides {  // command-line values that win over the file
@@ -106,9 +110,18 @@ struct ConfigOverrides {  // command-line values that win over the file
   std::optional<std::chrono::milliseconds> tick;
   std::optional<log::Level> log_level;
   std::optional<bool> restore_on_exit;
+  // In a cluster: the labels of the Node object (they replace agent.nodeLabels; kubernetes.io/hostname still added).
+  std::optional<std::map<std::string, std::string>> node_labels;
 };
+// `cluster_crs`: ColocationPolicy objects from the API server, merged with those of --policy-dir.
 std::optional<LoadedConfig> load_config(const std::string& config_path, const std::string& policy_dir,
-                                        const ConfigOverrides& ov, std::string& error);
+                                        const ConfigOverrides& ov, std::string& error,
+                                        const std::vector<PolicyCr>& cluster_crs = {});
+// The effective policy for a parsed document and a set of policy CRs, validated by every enabled controller. Its
+// top-level `schedule`/`timeZone` (agent/policy/scheduled_policy.h) must parse, and the controllers must accept the
+// policy with no window, each window and all windows active.
+std::optional<EffectivePolicy> effective_policy_for(const ConfigDocument& doc, const std::vector<PolicyCr>& crs,
+                                                    std::string& error);
 
 nlohmann::json settings_to_json(const AgentSettings& s);
 
