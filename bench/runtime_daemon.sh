@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 "$build/bench/runtime_tick_bench" --make-tree "$dir" "$pods" "$layout"
-sed -i 's/logLevel: error/logLevel: warn/' "$dir/config.yaml"
+sed -i 's/logLevel: error/logLevel: info/' "$dir/config.yaml"  # info: the metrics port and the first writes
 "$build/agent/sloagent" run --config "$dir/config.yaml" --pods-file "$dir/pods.json" --cgroup-root "$dir/cg" \
   --proc-root "$dir/proc" --state-dir "$dir/state" --node-name node-1 --socket "$dir/sloagent.sock" \
   --metrics-addr 127.0.0.1:0 2>"$dir/agent.log" &
@@ -27,7 +27,7 @@ writes() { [[ -n $port ]] && curl -s "http://127.0.0.1:$port/metrics" |
   awk '/^sloagent_executor_writes_total\{/ && /result="ok"/ {s += $NF} END {print s + 0}' || echo "?"; }
 tck=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
-w0=$(writes); c0=$(cpu); t0=$(date +%s.%N); load0=$(cut -d' ' -f1-3 /proc/loadavg)
+w0=$(writes); c0=$(cpu); t0=$(date +%s.%N); load0=$(cut -d' ' -f1-3 /proc/loadavg); lines0=$(grep -c . "$dir/agent.log" || true)
 sleep "$secs"
 c1=$(cpu); t1=$(date +%s.%N); w1=$(writes); load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mem() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$agent_pid/status"; }
@@ -37,5 +37,5 @@ awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$tck" -v rss="$(mem 
   printf "daemon %s %d pods: %.2f s CPU in %.1f s wall = %.3f %% of one core; RSS %.1f MB (VmHWM %.1f; anon %.1f, file %.1f)\n",
     l, pods, cpu, wall, 100 * cpu / wall, rss / 1024, hwm / 1024, anon / 1024, file / 1024 }'
 echo "knob writes during the window: $w0 -> $w1 (metrics port ${port:-none}); loadavg $load0 -> $load1"
-echo "agent log lines: $(grep -c . "$dir/agent.log" || true)"
-grep -v '^$' "$dir/agent.log" | tail -5
+echo "agent log lines: $lines0 during the warm-up, $(( $(grep -c . "$dir/agent.log" || true) - lines0 )) during the window"
+tail -n +$((lines0 + 1)) "$dir/agent.log" | tail -5

@@ -268,6 +268,9 @@ Status KeptFile::read(std::string& buf) const {
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
+    // A short read is the end: kernfs/proc seq files hand out everything that fits in one call, so asking again
+    // only to get 0 would double the syscalls of every hot-path stat read.
+    if (used < buf.size()) break;
   }
   buf.resize(used);
   return Status{};

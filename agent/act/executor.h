@@ -115,6 +115,7 @@ class Executor final : public KnobView {
   std::unique_ptr<Metrics> metrics_;
 
   std::map<std::string, IntentSet> claims_;                 // controller → its current complete set
+  std::set<std::string> settled_;  // controllers whose set was fully realized at their last evaluated apply
   std::vector<std::pair<std::string, IntentSet>> pending_;  // submitted since the last apply (decide order)
   std::set<std::string> withdrawn_;
   std::map<cg::KnobRef, std::string> owners_;

@@ -260,7 +260,8 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
       if (!mem.status.empty() || !held_before.empty()) record(mem, snap, {{"event", "not managed"}, {"reason", *why_not}});
       mem.status = *why_not;
     }
-    if (metrics_) metrics_->remove_pod(mem.ns, mem.name);
+    if (metrics_ && mem.has_series) metrics_->remove_pod(mem.ns, mem.name);  // once, not a scan per tick per pod
+    mem.has_series = false;
     for (const auto& c : ps.containers) cgroups_.erase(c.cgroup);
     finish();
     return;
@@ -269,6 +270,7 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
     record(mem, snap, {{"event", "managed"}, {"policy", to_json(pol)}});
     mem.status = "managed";
   }
+  if (metrics_) mem.has_series = true;
 
   const int64_t pod_period = original_of(snap, {ps.cgroup, cg::Knob::cpu_period, {}}).value_or(kDefaultPeriodUs);
   std::optional<int64_t> pod_orig = original_of(snap, {ps.cgroup, cg::Knob::cpu_quota, {}});

@@ -51,6 +51,7 @@ class CpuBurstController : public Controller {
     std::string status;                    // last eligibility verdict ("managed", "step aside: …")
     std::string ns, name;
     bool noted_no_kernel_burst = false;  // said once in explain()
+    bool has_series = false;  // metric series exist: removing them scans every series, so only when there are some
   };
 
   void decide_pod(const Snapshot& snap, const PodState& ps, Blackboard& board, IntentSink& out, PodMemory& mem);
