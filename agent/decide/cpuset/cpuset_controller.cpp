@@ -192,7 +192,8 @@ void CpusetController::decide(const agent::Snapshot& snap, agent::Blackboard& bo
     reasons_[d->key] = reason + " → " + cpus->to_string();
     const bool pinned = pin != plan_.pinned.end();
     auto claim = [&](const std::string& cgroup) {
-      if (cgroup.empty()) return;
+      // A Cgroups CR (decided earlier in the tick) owns this cgroup: step aside so the executor hands it over.
+      if (cgroup.empty() || board.cr_owned_cgroups.count(cgroup)) return;
       out.set(cg::KnobRef{cgroup, cg::Knob::cpuset_cpus, ""}, *cpus, reason);
       if (pinned) {
         board.pinned_cgroups.insert(cgroup);
