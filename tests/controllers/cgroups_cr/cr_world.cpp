@@ -58,6 +58,23 @@ std::string to_string(Tree t) {
   return "?";
 }
 
+std::string CrWorld::make_sysfs(const TempDir& tmp, const std::string& rel) {
+  const fs::path sys = fs::path(tmp.sub(rel)) / "sys";
+  fs::create_directories(sys);
+  // The CPU topology is only read: link the fixture's devices/ instead of copying its ~700 files.
+  fs::create_directory_symlink(fixture("sysfs/nri-desktop-20cpu") + "/sys/devices", sys / "devices");
+  // Block devices as sysfs shows them: /sys/block/<disk>/dev and /sys/dev/block/MAJ:MIN (a partition has a
+  // `partition` file).
+  put(sys / "block/vda/dev", "253:0\n");
+  put(sys / "class/block/vda/dev", "253:0\n");
+  put(sys / "class/block/vda1/dev", "253:1\n");
+  put(sys / "class/block/vda1/partition", "1\n");
+  put(sys / "dev/block/253:0/dev", "253:0\n");
+  put(sys / "dev/block/253:1/dev", "253:1\n");
+  put(sys / "dev/block/253:1/partition", "1\n");
+  return tmp.sub(rel);
+}
+
 CrPod CrWorld::fixture_pod() {
   CrPod p;
   p.name = "web-0";
@@ -69,34 +86,23 @@ CrPod CrWorld::fixture_pod() {
 }
 
 CrWorld::CrWorld(Tree t) : tree_(t) {
-  const fs::path sys = tmp_.copy_fixture("sysfs/nri-desktop-20cpu", "sysfs");
-  // Block devices as sysfs shows them: /sys/block/<disk>/dev and /sys/dev/block/MAJ:MIN (a partition has a
-  // `partition` file).
-  put(sys / "sys/block/vda/dev", "253:0\n");
-  put(sys / "sys/class/block/vda/dev", "253:0\n");
-  put(sys / "sys/class/block/vda1/dev", "253:1\n");
-  put(sys / "sys/class/block/vda1/partition", "1\n");
-  put(sys / "sys/dev/block/253:0/dev", "253:0\n");
-  put(sys / "sys/dev/block/253:1/dev", "253:1\n");
-  put(sys / "sys/dev/block/253:1/partition", "1\n");
-
+  make_sysfs(tmp_, "sysfs");
   switch (t) {
     case Tree::v1_cgroupfs: {
-      root_ = tmp_.copy_fixture("cgroup/elastic-docker-v1-cgroupfs", "node") + "/sys/fs/cgroup";
+      root_ = tmp_.copy_fixture("cgroup/elastic-docker-v1-cgroupfs/sys/fs/cgroup", "cgroup");
       for (const char* c : {"blkio", "cpu", "cpuacct", "cpuset", "memory"})
         templates_[c] = root_ + "/" + c + "/docker/" + kDockerId;
       break;
     }
     case Tree::v1_systemd: {
-      root_ = tmp_.copy_fixture("cgroup/elastic-amzn2-eks-v1-systemd-containerd", "node") + "/sys/fs/cgroup";
+      root_ = tmp_.copy_fixture("cgroup/elastic-amzn2-eks-v1-systemd-containerd/sys/fs/cgroup", "cgroup");
       for (const char* c : {"blkio", "cpu,cpuacct", "cpuset", "memory", "pids"})
         templates_[c] = root_ + "/" + c + "/" + kAmznScope;
       break;
     }
     case Tree::v2_cgroupfs:
     case Tree::v2_systemd: {
-      std::string base = tmp_.copy_fixture("cgroup/elastic-docker2-v2-unified", "node");
-      root_ = base + "/sys/fs/cgroup";
+      root_ = tmp_.copy_fixture("cgroup/elastic-docker2-v2-unified/sys/fs/cgroup", "cgroup");
       std::string scope = root_ + "/user.slice/user-1000.slice/session-520.scope";
       // The fixture host ran without the io and cpuset controllers in this subtree; a kubepods tree has them.
       put(scope + "/cgroup.controllers", "cpuset cpu io memory pids\n");

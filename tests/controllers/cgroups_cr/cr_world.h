@@ -7,7 +7,7 @@
 //    files the fixture's controller set lacks (io.max, cpuset.cpus) as a kernel with io and cpuset enabled has them.
 // Knob values of new cgroups are set as kubelet would (CFS quota = limit × period, memory limit); the CPU burst file
 // is added everywhere (a 5.14+ kernel) so CPU burst has something to do in the ownership test.
-// sysfs: sysfs/nri-desktop-20cpu (CPUs 0-19) plus two block devices: vda 253:0 (a disk) and vda1 253:1 (a
+// sysfs: sysfs/nri-desktop-20cpu (CPUs 0-19; linked, only read) plus two block devices: vda 253:0 (a disk) and vda1 253:1 (a
 // partition).
 #pragma once
 
@@ -55,6 +55,9 @@ class CrWorld {
   void start_pod(const std::string& uid);  // gives a not-yet-started pod its containers
   const std::vector<CrPod>& pods() const { return pods_; }
   const CrPod& pod(const std::string& name) const;
+  // A sysfs root below tmp/rel: the topology of sysfs/nri-desktop-20cpu (linked, read-only) and the two block
+  // devices. Returns its path.
+  static std::string make_sysfs(const TempDir& tmp, const std::string& rel);
   // The real pod and container of the amzn2 fixture (v1 systemd only; others get the same names and IDs).
   static CrPod fixture_pod();
 

@@ -17,11 +17,11 @@ using json = nlohmann::json;
 namespace {
 
 struct Facts {
-  test::CrWorld world{test::Tree::v1_cgroupfs};  // for its sysfs copy (CPUs 0-19, vda 253:0, vda1 253:1)
+  test::TempDir tmp;
   NodeFacts facts;
   Facts() {
     facts.online_cpus = cg::CpuSet::range(0, 19);
-    std::string sysfs = world.tmp().sub("sysfs");
+    std::string sysfs = test::CrWorld::make_sysfs(tmp, "sysfs");  // vda 253:0 (disk), vda1 253:1 (partition)
     facts.resolve_device = [sysfs](const std::string& d) { return resolve_block_device(sysfs, d); };
   }
 };
