@@ -636,9 +636,14 @@ void Agent::tick(bool all_due, bool force_slow) {
     }
   }
   if (slow) metrics_->update_usage(snap_);
+  // Publishing builds the whole API state (every pod, every held knob): a fifth of the daemon's steady-state CPU
+  // when done every second. Knob changes are shown within a stats interval (≥ 1 s), pod-set and config changes at
+  // once (they publish themselves); otherwise the state (uptime, tick times) is refreshed every 10 intervals.
+  const auto interval = std::max(config_.doc.agent.stats_interval, std::chrono::milliseconds(1000));
+  if (!decisions.empty()) next_publish_ = std::min(next_publish_, now + interval);
   if (!ready_ || now >= next_publish_) {
     ready_ = true;
-    next_publish_ = now + std::max(config_.doc.agent.stats_interval, std::chrono::milliseconds(1000));
+    next_publish_ = now + 10 * interval;
     publish();
   }
 }
