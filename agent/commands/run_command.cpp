@@ -10,6 +10,10 @@
 #include "agent/api/grpc_api_server.h"
 #include "agent/api/metrics_server.h"
 #include "agent/commands/command.h"
+#include "agent/kube/client.h"
+#include "agent/kube/cluster_actions_kube.h"
+#include "agent/kube/cluster_sync.h"
+#include "agent/kube/kube_config.h"
 #include "agent/observe/file_pod_source.h"
 #include "agent/observe/pod_source_registry.h"
 #include "agent/runtime/agent.h"
@@ -23,8 +27,15 @@ const char* kUsage =
     "Usage: sloagent run [--node-name NAME] [--config FILE] [--pods-file FILE] [--policy-dir DIR]\n"
     "                    [--cgroup-root DIR] [--resctrl-root DIR] [--sysfs-root DIR] [--proc-root DIR]\n"
     "                    [--state-dir DIR] [--socket PATH] [--metrics-addr HOST:PORT]\n"
-    "                    [--kubepods-parent CGROUP] [--tick-ms N] [--log-level LEVEL] [--restore-on-exit]\n\n"
+    "                    [--kubepods-parent CGROUP] [--tick-ms N] [--log-level LEVEL] [--restore-on-exit]\n"
+    "                    [--kubeconfig FILE | --standalone]\n\n"
     "  --node-name NAME        this node (default: agent.nodeName, else $NODE_NAME, else the hostname)\n"
+    "  --kubeconfig FILE       in a cluster, from outside it: API server and credentials from this kubeconfig\n"
+    "  --standalone            no API server even when $KUBERNETES_SERVICE_HOST is set (in-cluster config is used\n"
+    "                          by default when it is; neither set = standalone). In a cluster the agent watches\n"
+    "                          Cgroups and ColocationPolicy objects and its Node's labels, publishes batch\n"
+    "                          resources in the node status, reports Cgroups status, creates Events, evicts\n"
+    "                          through the Eviction API\n"
     "  --config FILE           agent settings + policy, JSON or YAML; hot-reloaded (ConfigMap ..data swaps too)\n"
     "  --pods-file FILE        standalone: a kubelet PodList JSON file, re-read on change\n"
     "  --policy-dir DIR        standalone: ColocationPolicy objects (YAML/JSON), merged over the config's policy\n"
@@ -41,6 +52,49 @@ const char* kUsage =
     "  --log-level LEVEL       debug, info, warn, error\n"
     "  --restore-on-exit       on SIGTERM/SIGINT put every changed knob back before exiting";
 
+// The API server side of a cluster run. Shutdown order matters: informers stop first (no more sinks into the agent),
+// then the io thread; the io_context itself (pending request coroutines refer to the client) is destroyed before
+// the client, after the agent (whose controllers hold the KubeClusterActions) is gone.
+struct KubeSession {
+  std::unique_ptr<kube::Client> client;      // destroyed last
+  std::unique_ptr<kube::KubeThread> thread;  // its io_context runs every request
+  std::shared_ptr<kube::KubeClusterActions> actions;
+  std::unique_ptr<kube::ClusterSync> sync;
+
+  void stop() {
+    if (sync) sync->stop();
+    if (thread) thread->stop();
+  }
+  ~KubeSession() {
+    stop();
+    sync.reset();
+    actions.reset();
+    thread.reset();
+  }
+};
+
+// --kubeconfig, or in-cluster when $KUBERNETES_SERVICE_HOST is set and --standalone is not: a session; otherwise
+// nullptr (standalone, exactly as without a cluster). `error` set on a config that cannot be used.
+std::unique_ptr<KubeSession> connect_cluster(const ArgParser& p, const std::string& node, std::string& error) {
+  const bool has_kubeconfig = p.has("--kubeconfig");
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  if (!has_kubeconfig && (p.has("--standalone") || !host || !*host)) return nullptr;
+  auto cfg = kube::load_client_config(has_kubeconfig ? p.get("--kubeconfig") : "");
+  if (!cfg.config) {
+    error = cfg.error;
+    return nullptr;
+  }
+  auto s = std::make_unique<KubeSession>();
+  s->thread = std::make_unique<kube::KubeThread>();
+  std::string source = cfg.config->source;
+  s->client = kube::Client::create(s->thread->io(), std::move(*cfg.config), kube::ClientOptions{}, &error);
+  if (!s->client) return nullptr;
+  s->actions = std::make_shared<kube::KubeClusterActions>(*s->client, node);
+  log::info("run", "API server " + s->client->config().endpoint.host + ":" +
+                       std::to_string(s->client->config().endpoint.port) + " (" + source + "), node " + node);
+  return s;
+}
+
 std::string default_node_name() {
   if (const char* n = std::getenv("NODE_NAME"); n && *n) return n;
   char buf[256] = {};
@@ -52,8 +106,8 @@ int run_agent(const std::vector<std::string>& args) {
   std::vector<std::string> values = {"--node-name",    "--config",      "--pods-file",  "--policy-dir",
                                      "--cgroup-root",  "--resctrl-root", "--sysfs-root", "--proc-root",
                                      "--state-dir",    "--socket",      "--metrics-addr", "--kubepods-parent",
-                                     "--tick-ms",      "--log-level"};
-  std::vector<std::string> flags = {"--restore-on-exit"};
+                                     "--tick-ms",      "--log-level",   "--kubeconfig"};
+  std::vector<std::string> flags = {"--restore-on-exit", "--standalone"};
   for (const auto& r : pod_source_registry()) {
     values.insert(values.end(), r.value_options.begin(), r.value_options.end());
     flags.insert(flags.end(), r.flag_options.begin(), r.flag_options.end());
@@ -63,6 +117,10 @@ int run_agent(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sloagent run: %s\n%s\n",
                  p.error().empty() ? ("unexpected argument " + p.positional().front()).c_str() : p.error().c_str(),
                  kUsage);
+    return kExitUsage;
+  }
+  if (p.has("--kubeconfig") && p.has("--standalone")) {
+    std::fprintf(stderr, "sloagent run: --kubeconfig and --standalone exclude each other\n%s\n", kUsage);
     return kExitUsage;
   }
   AgentOptions o;
@@ -95,6 +153,7 @@ int run_agent(const std::vector<std::string>& args) {
   }
 
   // The node name matters for the kubelet source and for node selectors; fill it before the config is read.
+  std::string node_name;
   {
     std::string e;
     std::string cfg_name;
@@ -108,7 +167,16 @@ int run_agent(const std::vector<std::string>& args) {
           cfg_name = (*d)["agent"]["nodeName"].get<std::string>();
     }
     if (!o.overrides.node_name && cfg_name.empty()) o.overrides.node_name = default_node_name();
+    node_name = o.overrides.node_name.value_or(cfg_name);
   }
+
+  std::string kube_error;
+  auto cluster = connect_cluster(p, node_name, kube_error);
+  if (!kube_error.empty()) {
+    log::error("run", "API server: " + kube_error);
+    return kExitError;
+  }
+  if (cluster) o.cluster = cluster->actions;
 
   if (p.has("--pods-file")) {
     o.pod_source = std::make_unique<FilePodSource>(p.get("--pods-file"), std::chrono::seconds(2));
@@ -168,7 +236,23 @@ int run_agent(const std::vector<std::string>& args) {
       log::info("run", "gRPC API on unix:" + socket);
     }
   }
+  if (cluster) {
+    kube::ClusterSyncOptions so;
+    so.node = node_name;
+    kube::ClusterSyncSinks sinks;
+    sinks.objects = [&agent](kube::ClusterObjectKind k, std::vector<nlohmann::json> objs) {
+      agent.set_cluster_objects(
+          k == kube::ClusterObjectKind::cgroups ? Agent::ClusterKind::cgroups : Agent::ClusterKind::colocation_policy,
+          std::move(objs));
+    };
+    sinks.node_labels = [&agent](std::map<std::string, std::string> labels) {
+      agent.set_node_labels(std::move(labels));
+    };
+    cluster->sync = std::make_unique<kube::ClusterSync>(*cluster->client, so, std::move(sinks));
+    cluster->sync->start();
+  }
   int rc = agent.run();
+  if (cluster) cluster->stop();  // no sink may post into the agent once its loop is gone
   if (grpc) grpc->stop();
   if (metrics) metrics->stop();
   log::info("run", "stopped");
