@@ -1,5 +1,6 @@
-// Catch2 main for the CPU burst kernel tests: exit 77 (meson SKIP) with the reason when this machine cannot run
-// them (not root, no cgroup hierarchy, no CFS bandwidth control), instead of failing or Catch2's exit 4.
+// Catch2 main for the kernel-suite executables: skip the whole executable (exit 77, meson SKIP) with the reason when
+// this machine cannot run it (not root, no usable cgroup hierarchy), instead of failing or Catch2's exit 4 for
+// "everything skipped".
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
