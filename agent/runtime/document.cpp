@@ -78,17 +78,42 @@ std::optional<std::vector<nlohmann::json>> parse_documents(std::string_view text
       error = std::string("JSON: ") + e.what();
     }
   }
-  try {
-    std::vector<nlohmann::json> docs;
-    for (const auto& n : YAML::LoadAll(std::string(text)))
+  // Not YAML::LoadAll: yaml-cpp 0.7's LoadAll can loop forever on malformed input, producing empty documents until
+  // memory runs out (found by tests/fuzz config target). Split at document markers ("---" / "..." at the start of a
+  // line) ourselves and load each part with YAML::Load, which reads exactly one document.
+  std::vector<nlohmann::json> docs;
+  size_t line = 0, part_line = 0, pos = 0, part_start = 0;
+  auto load_part = [&](std::string_view part) -> bool {
+    try {
+      auto n = YAML::Load(std::string(part));
       if (n.Type() != YAML::NodeType::Null) docs.push_back(yaml_to_json(n));
-    error.clear();
-    return docs;
-  } catch (const YAML::Exception& e) {
-    error = "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) + ": " +
-            e.msg;
-    return std::nullopt;
+      return true;
+    } catch (const YAML::Exception& e) {
+      error = "line " + std::to_string(part_line + static_cast<size_t>(std::max(e.mark.line, 0)) + 1) + ", column " +
+              std::to_string(e.mark.column + 1) + ": " + e.msg;
+      return false;
+    }
+  };
+  auto is_marker = [](std::string_view l, std::string_view m) {
+    return l.substr(0, 3) == m && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+  };
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string_view l = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    bool start = is_marker(l, "---"), stop = is_marker(l, "...");
+    if (start || stop) {
+      if (!load_part(text.substr(part_start, pos - part_start))) return std::nullopt;
+      // "--- value" carries content on the marker line: keep it (without the marker) in the next part.
+      part_start = start ? pos + 3 : (end == std::string_view::npos ? text.size() : end + 1);
+      part_line = line;
+    }
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+    ++line;
   }
+  if (!load_part(text.substr(part_start))) return std::nullopt;
+  error.clear();
+  return docs;
 }
 
 std::optional<nlohmann::json> parse_document(std::string_view text, std::string& error) {

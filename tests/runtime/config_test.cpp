@@ -1,6 +1,10 @@
 // Config: JSON/YAML parsing, field-named errors, clusterStrategy + nodeStrategies resolution, ColocationPolicy CRs.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
 #include "agent/runtime/config.h"
 #include "agent/runtime/document.h"
 #include "tests/common/support.h"
@@ -176,4 +180,27 @@ TEST_CASE("load_config: controllers validate their blocks, command-line override
   CHECK(err == "TestQuota: testQuota.quotaUs: must be an integer >= 1000");
   CHECK(!load_config(tmp.sub("missing.yaml"), "", {}, err));
   CHECK(err.find("missing.yaml") != std::string::npos);
+}
+
+TEST_CASE("multi-document YAML: markers split documents, errors keep file line numbers, malformed input terminates") {
+  std::string err;
+  auto docs = agent::parse_documents("a: 1\n---\nb: 2\n...\n--- {c: 3}\n---\n# only a comment\n", err);
+  REQUIRE(docs);
+  REQUIRE(docs->size() == 3);
+  CHECK((*docs)[0]["a"] == 1);
+  CHECK((*docs)[1]["b"] == 2);
+  CHECK((*docs)[2]["c"] == 3);
+
+  // The error names the line in the file, not in the document (yaml-cpp marks an unclosed flow at the end of input:
+  // line 5 of the file, line 3 of the second document).
+  CHECK(!agent::parse_documents("a: 1\n---\nb: 2\nc: [unclosed\n", err));
+  CHECK(err.rfind("line 5,", 0) == 0);
+
+  // yaml-cpp's LoadAll looped forever on this (a fuzz find); it must end, one way or the other, at once.
+  const char* src = std::getenv("SLO_SOURCE_ROOT");
+  REQUIRE(src);
+  std::ifstream in(std::string(src) + "/tests/fuzz/seeds/config/yaml-cpp-loadall-loop.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(!text.empty());
+  (void)agent::parse_documents(text, err);
 }
