@@ -89,6 +89,7 @@ void KubeClusterActions::spawn_patch(std::string path, json patch, bool node_sta
                    std::lock_guard lk(mu_);
                    bool ok = !e && r.ok;
                    if (node_status) {
+                     ++counts_.node_patches_completed;
                      if (ok) {
                        throttle_.updated(now, values);
                      } else {

@@ -33,6 +33,7 @@ class KubeClusterActions final : public agent::ClusterActions {
     uint64_t evictions_sent = 0, evictions_failed = 0;
     uint64_t events_sent = 0, events_deduplicated = 0, events_failed = 0;
     uint64_t node_patches_sent = 0, node_patches_skipped = 0, node_patches_failed = 0;
+    uint64_t node_patches_completed = 0;  // answered (success or failure)
     uint64_t annotation_patches_sent = 0, annotation_patches_failed = 0;
     uint64_t cr_status_sent = 0, cr_status_failed = 0;
   };

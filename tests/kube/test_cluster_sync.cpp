@@ -230,7 +230,13 @@ TEST_CASE("steady node in a cluster (ClusterSync + KubeClusterActions) costs at 
                                     {"kubernetes.io/batch-memory", static_cast<int64_t>(8e9 * (1 + noise(rng)))}});
     actions.annotate_node("sloagent.io/cpu-topology", "{\"cpus\":8}");
     actions.report_cgroups_status("boost", entry);
-    std::this_thread::sleep_for(2ms);  // completions land in between, as they would over 10 s
+    // Completions land in between, as they do over 10 s of real time. Wait for them rather than sleep a fixed time:
+    // a slow build (sanitizers) would otherwise see a PATCH still in flight 60 simulated seconds later and send again.
+    for (int i = 0; i < 2000; ++i) {
+      auto k = actions.counts();
+      if (k.node_patches_completed == k.node_patches_sent) break;
+      std::this_thread::sleep_for(1ms);
+    }
   }
   std::this_thread::sleep_for(500ms);
   auto& c = f.client->counters();

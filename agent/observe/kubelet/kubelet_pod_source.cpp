@@ -123,8 +123,9 @@ const PodSourceRegistrar kRegisterKubelet{PodSourceRegistration{
       const char* node_ip = std::getenv("NODE_IP");
       o.host = so.get("--kubelet-host", node_ip && *node_ip ? node_ip : "127.0.0.1");
       if (so.values.count("--kubelet-port")) {
+        const std::string port = so.get("--kubelet-port");  // get() returns a copy: `end` must point into a live one
         char* end = nullptr;
-        long p = std::strtol(so.get("--kubelet-port").c_str(), &end, 10);
+        long p = std::strtol(port.c_str(), &end, 10);
         if (*end != '\0' || p <= 0 || p > 65535) {
           error = "--kubelet-port must be 1..65535";
           return nullptr;
