@@ -126,14 +126,14 @@ TEST_CASE("selectors: matchLabels and matchExpressions") {
 TEST_CASE("ColocationPolicy objects from a directory merge by priority over the config") {
   test::TempDir tmp;
   tmp.write("p/10-base.yaml", R"(
-apiVersion: slo.sloagent.io/v1alpha1
+apiVersion: slo-agent.io/v1alpha1
 kind: ColocationPolicy
 metadata: {name: base}
 spec:
   priority: 10
   cpuBurstStrategy: {cpuBurstPercent: 200}
 ---
-apiVersion: slo.sloagent.io/v1alpha1
+apiVersion: slo-agent.io/v1alpha1
 kind: ColocationPolicy
 metadata: {name: other-node}
 spec:
