@@ -51,6 +51,15 @@ struct PodState {
   std::vector<ContainerState> containers;
 };
 
+// The QoS tier cgroups of HostInfo.layout, read like pod cgroups: cpu (cpu.stat, and cpuacct.usage on v1) and memory
+// on every slow tick, cpu on fast ticks while a controller marks the cgroup hot (board.hot_cgroups: the path is
+// layout->kubepods or layout->tier_dir(t)). `kubepods` is every pod's total (guaranteed pods sit directly in it, so
+// non-BE usage = kubepods − besteffort). Values stay absent without a layout, when a cgroup does not exist (fake
+// trees) or before its first read: consumers then fall back to summing pods.
+struct TierStats {
+  ContainerStats kubepods, burstable, besteffort;
+};
+
 struct NodeStats {
   double cpu_capacity_cores = 0;  // online CPUs
   std::optional<uint64_t> cpu_busy_ns;  // cumulative busy time of all CPUs (/proc/stat), for deltas
@@ -74,6 +83,7 @@ struct Snapshot {
   const HostInfo* host = nullptr;
   NodeStats node;
   std::vector<PodState> pods;
+  TierStats tiers;
   const KnobView* knobs = nullptr;
   // Cgroups CRs (resources.alibabacloud.com/v1alpha1, whole objects as the API server or --policy-dir gives them)
   // that this node may have to apply; the Cgroups CR controller validates them and matches them to local pods.
