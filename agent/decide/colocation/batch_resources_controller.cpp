@@ -28,6 +28,7 @@ void BatchResourcesController::decide(const agent::Snapshot& snap, agent::Blackb
     if (board.cr_owned_cgroups.count(p.cgroup)) continue;
     int64_t pod_req = 0, pod_lim = 0, pod_mem = 0;
     bool all_cpu_limited = true, all_mem_limited = true, any = false;
+    std::string why;  // built once per pod, and only for a pod with batch resources
     for (const auto& c : p.containers) {
       const auto& rq = c.spec.requests;
       const auto& lm = c.spec.limits;
@@ -40,7 +41,7 @@ void BatchResourcesController::decide(const agent::Snapshot& snap, agent::Blackb
       if (lm.batch_cpu_millis) pod_lim += *lm.batch_cpu_millis; else all_cpu_limited = false;
       if (lm.batch_memory_bytes) pod_mem += *lm.batch_memory_bytes; else all_mem_limited = false;
       if (c.cgroup.empty() || board.cr_owned_cgroups.count(c.cgroup)) continue;
-      const std::string why = "batch resources of BE pod " + p.pod.key();
+      if (why.empty()) why = "batch resources of BE pod " + p.pod.key();
       if (rq.batch_cpu_millis)
         out.set({c.cgroup, cg::Knob::cpu_shares, {}}, cg::KnobValue{shares_for_millis(*rq.batch_cpu_millis)},
                 why + ": shares from kubernetes.io/batch-cpu request " + std::to_string(*rq.batch_cpu_millis) + "m");
@@ -54,7 +55,8 @@ void BatchResourcesController::decide(const agent::Snapshot& snap, agent::Blackb
     }
     if (!any) continue;
     // The pod cgroup bounds its containers: only when every container is limited is the pod limited.
-    const std::string why = "batch resources of BE pod " + p.pod.key() + " (sum over containers)";
+    if (why.empty()) why = "batch resources of BE pod " + p.pod.key();
+    why += " (sum over containers)";
     if (pod_req > 0) out.set({p.cgroup, cg::Knob::cpu_shares, {}}, cg::KnobValue{shares_for_millis(pod_req)}, why);
     if (all_cpu_limited && pod_lim > 0)
       out.set({p.cgroup, cg::Knob::cpu_quota, {}}, cg::KnobValue{std::max<int64_t>(1000, pod_lim * 100)}, why);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 
 #include "agent/decide/colocation/eviction.h"
 #include "agent/runtime/log.h"
@@ -16,6 +17,13 @@ namespace slo::colocation {
 namespace {
 
 bool is_be(const agent::PodState& p) { return p.pod.qos == model::QosClass::BE; }
+
+// pod.key() == key, without building the key.
+bool has_key(const model::Pod& pod, std::string_view key) {
+  const auto& ns = pod.namespace_;
+  return key.size() == ns.size() + 1 + pod.name.size() && key.compare(0, ns.size(), ns) == 0 &&
+         key[ns.size()] == '/' && key.substr(ns.size() + 1) == pod.name;
+}
 
 std::string iso_now(std::chrono::system_clock::time_point t) {
   auto s = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -41,10 +49,12 @@ void BeSuppressionController::init(agent::ControllerContext& ctx) {
                  .Help("CPU used by non-BE pods over the last suppression period, in cores")
                  .Register(ctx.metrics);
   ls_usage_gauge_ = &ls.Add({});
-  state_family_ = &prometheus::BuildGauge()
-                       .Name("sloagent_be_suppression_active")
-                       .Help("1 for the suppression policy in force (cpuset or cfsQuota), 0 otherwise")
-                       .Register(ctx.metrics);
+  auto& state = prometheus::BuildGauge()
+                    .Name("sloagent_be_suppression_active")
+                    .Help("1 for the suppression policy in force (cpuset or cfsQuota), 0 otherwise")
+                    .Register(ctx.metrics);
+  state_cpuset_ = &state.Add({{"policy", "cpuset"}});
+  state_cfs_quota_ = &state.Add({{"policy", "cfsQuota"}});
   evictions_family_ = &prometheus::BuildCounter()
                            .Name("sloagent_evictions_total")
                            .Help("BE pods evicted (or, standalone, that would have been), by reason")
@@ -66,9 +76,6 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
     if (budget_gauge_) budget_gauge_->Set(snap.node.cpu_capacity_cores);
     return;  // no claim: the executor restores the tier quota, cpuset sees no budget
   }
-  // Usage over the last period: pod-level cgroups, read every fast tick (marked hot).
-  for (const auto& p : snap.pods)
-    if (!p.cgroup.empty()) board.hot_cgroups.insert(p.cgroup);
   // Between two decisions: hold the last one. The Blackboard lives for one tick, and the cpuset controller (its own
   // period) must find the budget whenever it decides; the tier quota claim must be restated (level-triggered).
   const auto period = std::chrono::milliseconds(cfg_.period_ms);
@@ -77,11 +84,13 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
       board.be_cpu_budget_cores = last_.budget;
     else if (held_quota_)
       out.set(held_quota_->first, held_quota_->second, held_reason_);
+    mark_hot(snap, board);
     return;
   }
   last_decided_ = snap.now;
   held_quota_.reset();
-  usage_.update(snap);
+  usage_.update(snap, NodeUsage::Detail::totals);
+  mark_hot(snap, board);
   const double ls = usage_.ls_cpu_cores(), be = usage_.be_cpu_cores();
   const double system_usage = usage_.system_cpu_cores();
 
@@ -94,35 +103,21 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
   in.min_cores = cfg_.be_min_cpu_cores;
   double watermark = be_cpu_budget(in);
 
-  bool breached = false;
-  if (cfg_.runq_latency_slo_ms > 0)
-    for (const auto& p : snap.pods)
-      if (!is_be(p)) {
-        auto it = board.runq_p99_seconds.find(p.pod.key());
-        if (it != board.runq_p99_seconds.end() && it->second * 1000.0 > cfg_.runq_latency_slo_ms) breached = true;
-      }
+  const bool breach = breached(snap, board);
   double floor = std::min(cfg_.be_min_cpu_cores, in.capacity_cores);
-  auto cap = interference_.update(breached, watermark, in.capacity_cores, floor);
+  auto cap = interference_.update(breach, watermark, in.capacity_cores, floor);
   double target = cap ? std::min(watermark, *cap) : watermark;
   double budget = smoother_.update(target);
 
-  last_ = Decision{ls, be, system_usage, watermark, cap, budget, breached,
-                   cfg_.cpu_suppress_policy == SuppressPolicy::cpuset ? "cpuset" : "cfsQuota"};
+  const bool cpuset = cfg_.cpu_suppress_policy == SuppressPolicy::cpuset;
+  last_ = Decision{ls, be, system_usage, watermark, cap, budget, breach, cpuset ? "cpuset" : "cfsQuota"};
   if (budget_gauge_) budget_gauge_->Set(budget);
   if (ls_usage_gauge_) ls_usage_gauge_->Set(ls);
-  if (state_family_) {
-    state_family_->Add({{"policy", "cpuset"}}).Set(cfg_.cpu_suppress_policy == SuppressPolicy::cpuset);
-    state_family_->Add({{"policy", "cfsQuota"}}).Set(cfg_.cpu_suppress_policy == SuppressPolicy::cfsQuota);
-  }
+  if (state_cpuset_) state_cpuset_->Set(cpuset ? 1 : 0);
+  if (state_cfs_quota_) state_cfs_quota_->Set(cpuset ? 0 : 1);
 
-  std::string reason = "BE budget " + std::to_string(budget).substr(0, 5) + " cores = " +
-                       std::to_string(in.capacity_cores).substr(0, 5) + " x " +
-                       std::to_string(cfg_.cpu_suppress_threshold_percent).substr(0, 4) + "% - LS " +
-                       std::to_string(ls).substr(0, 5) + " - system " +
-                       std::to_string(std::max(system_usage, cfg_.system_reserved_cores)).substr(0, 5) +
-                       (cap ? " (capped by run-queue latency)" : "");
   log_budget_change(snap.now, budget, ls);
-  if (cfg_.cpu_suppress_policy == SuppressPolicy::cpuset) {
+  if (cpuset) {
     board.be_cpu_budget_cores = budget;
   } else if (snap.host && snap.host->layout) {
     std::string tier = snap.host->layout->tier_dir(cg::QosTier::besteffort);
@@ -132,10 +127,50 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
         cfs_period = cg::as_int(*p);
     auto quota = static_cast<int64_t>(budget * static_cast<double>(cfs_period));
     held_quota_.emplace(cg::KnobRef{tier, cg::Knob::cpu_quota, {}}, cg::KnobValue{std::max<int64_t>(quota, 1000)});
-    held_reason_ = reason;
-    out.set(held_quota_->first, held_quota_->second, reason);
+    // The reason travels with the claim (journal, decisions): built only for the policy that claims a knob.
+    held_reason_ = "BE budget " + std::to_string(budget).substr(0, 5) + " cores = " +
+                   std::to_string(in.capacity_cores).substr(0, 5) + " x " +
+                   std::to_string(cfg_.cpu_suppress_threshold_percent).substr(0, 4) + "% - LS " +
+                   std::to_string(ls).substr(0, 5) + " - system " +
+                   std::to_string(std::max(system_usage, cfg_.system_reserved_cores)).substr(0, 5) +
+                   (cap ? " (capped by run-queue latency)" : "");
+    out.set(held_quota_->first, held_quota_->second, held_reason_);
   }
   evict_if_needed(snap);
+}
+
+// The observer reads hot cgroups at the start of the NEXT tick, so they are marked only on the tick before a
+// decision is due (with the default 100 ms tick and 200 ms period: every other tick); slow ticks read everything
+// anyway. What is marked: the kubepods and besteffort tier cgroups, whose difference is the LS usage; every pod's
+// cgroup only while the snapshot has no tier usage (a runtime or tree without it), for the per-pod sums.
+void BeSuppressionController::mark_hot(const agent::Snapshot& snap, agent::Blackboard& board) {
+  const auto gap = last_called_ ? snap.now - *last_called_ : std::chrono::steady_clock::duration::zero();
+  last_called_ = snap.now;
+  const auto period = std::chrono::milliseconds(cfg_.period_ms);
+  if (last_decided_ && gap > gap.zero() && snap.now + gap - *last_decided_ < period - period / 10) return;
+  if (snap.host && snap.host->layout) {
+    if (snap.host->layout->kubepods != kubepods_) {
+      kubepods_ = snap.host->layout->kubepods;
+      besteffort_ = snap.host->layout->tier_dir(cg::QosTier::besteffort);
+    }
+    board.hot_cgroups.insert(kubepods_);
+    board.hot_cgroups.insert(besteffort_);
+  }
+  if (NodeUsage::tiers_available(snap)) return;
+  for (const auto& p : snap.pods)
+    if (!p.cgroup.empty()) board.hot_cgroups.insert(p.cgroup);
+}
+
+// An LS pod over its run-queue latency SLO. The board has entries only for the pods the BPF controller tracks; a
+// pod is looked up (without building its key) only for an entry over the SLO.
+bool BeSuppressionController::breached(const agent::Snapshot& snap, const agent::Blackboard& board) const {
+  if (cfg_.runq_latency_slo_ms <= 0) return false;
+  for (const auto& [key, p99] : board.runq_p99_seconds) {
+    if (!(p99 * 1000.0 > cfg_.runq_latency_slo_ms)) continue;
+    for (const auto& p : snap.pods)
+      if (!is_be(p) && has_key(p.pod, key)) return true;
+  }
+  return false;
 }
 
 // One line per significant move (≥ 0.25 cores or 20 %), so operators (and the demo) see suppression act without a
@@ -162,15 +197,18 @@ void BeSuppressionController::log_budget_change(std::chrono::steady_clock::time_
 void BeSuppressionController::evict_if_needed(const agent::Snapshot& snap) {
   const auto& n = snap.node;
   if (n.memory_total_bytes <= 0) return;
+  // Below the threshold (nearly always) nothing else is looked at: candidates are built only when eviction triggers.
+  const double used_pct = 100.0 * static_cast<double>(n.memory_used_bytes) / static_cast<double>(n.memory_total_bytes);
+  if (used_pct < cfg_.memory_evict_threshold_percent) return;
   if (snap.now - last_eviction_ < std::chrono::seconds(cfg_.evict_cooldown_seconds) &&
       last_eviction_ != std::chrono::steady_clock::time_point{})
     return;
   std::vector<EvictionCandidate> cands;
-  std::map<std::string, const agent::PodState*> by_key;
+  cands.reserve(snap.pods.size());
   for (const auto& p : snap.pods) {
+    if (!is_be(p)) continue;  // never a victim
     int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
-    cands.push_back({p.pod.key(), is_be(p), p.pod.priority.value_or(0), mem});
-    by_key[p.pod.key()] = &p;
+    cands.push_back({p.pod.key(), true, p.pod.priority.value_or(0), mem});
   }
   auto d = select_evictions(std::move(cands), n.memory_used_bytes, n.memory_total_bytes,
                             cfg_.memory_evict_threshold_percent, cfg_.memory_evict_lower_percent);
@@ -181,13 +219,18 @@ void BeSuppressionController::evict_if_needed(const agent::Snapshot& snap) {
     return;
   }
   last_eviction_ = snap.now;
+  const std::string reason = "node memory " + std::to_string(100 * n.memory_used_bytes / n.memory_total_bytes) +
+                             "% >= " + std::to_string(static_cast<int>(cfg_.memory_evict_threshold_percent)) +
+                             "% (memoryEvictThresholdPercent); freeing toward " +
+                             std::to_string(static_cast<int>(cfg_.memory_evict_lower_percent)) + "%";
   for (const auto& key : d.victims) {
-    const auto* p = by_key[key];
-    std::string reason = "node memory " +
-                         std::to_string(100 * n.memory_used_bytes / n.memory_total_bytes) + "% >= " +
-                         std::to_string(static_cast<int>(cfg_.memory_evict_threshold_percent)) +
-                         "% (memoryEvictThresholdPercent); freeing toward " +
-                         std::to_string(static_cast<int>(cfg_.memory_evict_lower_percent)) + "%";
+    const agent::PodState* p = nullptr;
+    for (const auto& q : snap.pods)
+      if (has_key(q.pod, key)) {
+        p = &q;
+        break;
+      }
+    if (!p) continue;
     agent::PodRef ref{p->pod.namespace_, p->pod.name, p->pod.uid};
     if (cluster_) {
       cluster_->evict(ref, reason);

@@ -54,8 +54,10 @@ class BeSuppressionController : public agent::Controller {
   void set_cluster(agent::ClusterActions* c) { cluster_ = c; }
 
  private:
+  void mark_hot(const agent::Snapshot& snap, agent::Blackboard& board);
   void evict_if_needed(const agent::Snapshot& snap);
   void log_budget_change(std::chrono::steady_clock::time_point now, double budget, double ls);
+  bool breached(const agent::Snapshot& snap, const agent::Blackboard& board) const;
 
   ThresholdConfig cfg_;
   NodeUsage usage_;
@@ -63,6 +65,8 @@ class BeSuppressionController : public agent::Controller {
   InterferenceCap interference_;
   Decision last_;
   std::optional<std::chrono::steady_clock::time_point> last_decided_;
+  std::optional<std::chrono::steady_clock::time_point> last_called_;  // previous decide() (≈ the tick interval)
+  std::string kubepods_, besteffort_;  // tier cgroups of the layout last seen
   std::optional<std::pair<cg::KnobRef, cg::KnobValue>> held_quota_;  // cfsQuota claim of the last decision
   std::string held_reason_;
   std::optional<double> logged_budget_;
@@ -72,7 +76,8 @@ class BeSuppressionController : public agent::Controller {
   agent::ClusterActions* cluster_ = nullptr;
   prometheus::Gauge* budget_gauge_ = nullptr;
   prometheus::Gauge* ls_usage_gauge_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* state_family_ = nullptr;
+  prometheus::Gauge* state_cpuset_ = nullptr;
+  prometheus::Gauge* state_cfs_quota_ = nullptr;
   prometheus::Family<prometheus::Counter>* evictions_family_ = nullptr;
 };
 

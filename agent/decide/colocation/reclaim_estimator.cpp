@@ -13,7 +13,8 @@ std::optional<ReclaimPolicy> reclaim_policy_from_string(const std::string& s) {
 }
 
 void ReclaimEstimator::observe(const std::vector<PodSample>& hp_pods, double now_s) {
-  std::map<std::string, PodHistory> next;
+  // Updated in place (a rebuilt map would copy two histograms per pod per observation); pods not seen are dropped.
+  for (auto& [key, h] : pods_) h.seen = false;
   for (const auto& p : hp_pods) {
     auto it = pods_.find(p.key);
     if (it == pods_.end()) {
@@ -21,13 +22,15 @@ void ReclaimEstimator::observe(const std::vector<PodSample>& hp_pods, double now
       PodHistory h{now_s, DecayingHistogram(0.005, 1.1, s_.half_life),
                    DecayingHistogram(4.0 * 1024 * 1024, 1.1, s_.half_life), p};
       it = pods_.emplace(p.key, std::move(h)).first;
+    } else if (it->second.seen) {
+      continue;  // listed twice: the first sample counts
     }
     it->second.cpu.add(p.cpu_cores, now_s);
     it->second.mem.add(static_cast<double>(p.memory_bytes), now_s);
     it->second.last = p;
-    next.emplace(p.key, std::move(it->second));
+    it->second.seen = true;
   }
-  pods_ = std::move(next);
+  std::erase_if(pods_, [](const auto& kv) { return !kv.second.seen; });
 }
 
 std::pair<double, int64_t> ReclaimEstimator::share(const PodHistory& h, double now_s) const {

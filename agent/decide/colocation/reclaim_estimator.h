@@ -73,6 +73,7 @@ class ReclaimEstimator {
     DecayingHistogram cpu;
     DecayingHistogram mem;
     PodSample last;
+    bool seen = true;  // listed in the latest observation
   };
   std::pair<double, int64_t> share(const PodHistory& h, double now_s) const;
 

@@ -37,18 +37,25 @@ std::optional<std::string> ReclaimedController::configure(const nlohmann::json& 
 
 void ReclaimedController::decide(const agent::Snapshot& snap, agent::Blackboard&, agent::IntentSink&) {
   double now_s = std::chrono::duration<double>(snap.wall.time_since_epoch()).count();
-  usage_.update(snap);
-  std::vector<PodSample> hp;
+  usage_.update(snap, NodeUsage::Detail::per_pod);
+  // hp_ is reused from decide to decide: the samples' key strings keep their buffers, so a steady pod set allocates
+  // nothing here.
+  size_t n = 0;
   for (const auto& p : snap.pods) {
     if (p.cgroup.empty() || p.pod.qos == model::QosClass::BE) continue;
+    if (n == hp_.size()) hp_.emplace_back();
+    PodSample& s = hp_[n++];
+    s.key.assign(p.pod.namespace_).append(1, '/').append(p.pod.name);
     auto req = p.pod.total_requests();
-    int64_t mem = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
-    hp.push_back({p.pod.key(), usage_.pod_cpu_cores(p).value_or(0), mem,
-                  static_cast<double>(req.cpu_millis.value_or(0)) / 1000.0, req.memory_bytes.value_or(0)});
+    s.cpu_cores = usage_.pod_cpu_cores(p).value_or(0);
+    s.memory_bytes = p.stats.memory ? p.stats.memory->working_set_bytes : 0;
+    s.cpu_request_cores = static_cast<double>(req.cpu_millis.value_or(0)) / 1000.0;
+    s.memory_request_bytes = req.memory_bytes.value_or(0);
   }
+  hp_.resize(n);
   if (usage_.any_pod_rate() || snap.pods.empty()) last_metrics_s_ = now_s;
   if (last_metrics_s_ < 0) last_metrics_s_ = now_s;
-  estimator_.observe(hp, now_s);
+  estimator_.observe(hp_, now_s);
   if (!cfg_.enable) {
     last_ = ReclaimResult{};
   } else {

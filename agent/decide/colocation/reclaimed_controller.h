@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "agent/decide/colocation/colocation_config.h"
 #include "agent/decide/colocation/reclaim_estimator.h"
@@ -34,6 +35,7 @@ class ReclaimedController : public agent::Controller {
   ReclaimConfig cfg_;
   ReclaimEstimator estimator_{ReclaimSettings{}};
   NodeUsage usage_;
+  std::vector<PodSample> hp_;  // high-priority pods of the last decide
   ReclaimResult last_;
   double last_metrics_s_ = -1;
   agent::ClusterActions* cluster_ = nullptr;

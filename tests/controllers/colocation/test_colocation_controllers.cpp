@@ -362,11 +362,16 @@ TEST_CASE("BE suppression: decides every periodMillis, holds the budget and the 
   auto q1 = run(t0 + std::chrono::milliseconds(200), 2 * sec / 5, b1);  // 2 cores → 6 cores budget
   REQUIRE(q1);
   CHECK(*q1 == 600000);
-  // 50 ms later, LS jumped to 10 cores: not a decision yet; the claim is restated unchanged and pods stay hot.
+  // 50 ms later, LS jumped to 10 cores: not a decision yet; the claim is restated unchanged. Nothing is hot: the
+  // next tick (≈ 50 ms on) is not a decision either.
   auto q2 = run(t0 + std::chrono::milliseconds(250), 2 * sec / 5 + sec / 2, b2);
   REQUIRE(q2);
   CHECK(*q2 == 600000);
-  CHECK(b2.hot_cgroups.count("kubepods/podweb"));
+  CHECK(b2.hot_cgroups.empty());
+  // The tick before the decision marks the pods (no tier stats in this snapshot) for the observer.
+  agent::Blackboard b2b;
+  run(t0 + std::chrono::milliseconds(350), 2 * sec / 5 + sec / 2, b2b);
+  CHECK(b2b.hot_cgroups.count("kubepods/podweb"));
   // At the next period the usage since the last decision counts (0.5 s of CPU in 0.2 s = 2.5 cores → 5.5).
   auto q3 = run(t0 + std::chrono::milliseconds(400), 2 * sec / 5 + sec / 2, b3);
   REQUIRE(q3);
@@ -380,4 +385,94 @@ TEST_CASE("BE suppression: decides every periodMillis, holds the budget and the 
   run(t0 + std::chrono::milliseconds(620), 2 * sec / 5 + sec / 2 + 2 * sec / 5, b5);
   REQUIRE(b5.be_cpu_budget_cores);
   CHECK(*b5.be_cpu_budget_cores == *b4.be_cpu_budget_cores);
+}
+
+namespace {
+
+// Tier usage as the runtime reads it from kubepods and kubepods/besteffort (cumulative ns at `at`).
+void set_tiers(agent::Snapshot& s, uint64_t kubepods_ns, uint64_t besteffort_ns, Clock::time_point at) {
+  s.tiers.kubepods.cpu_usage_ns = kubepods_ns;
+  s.tiers.kubepods.cpu_stat_at = at;
+  s.tiers.besteffort.cpu_usage_ns = besteffort_ns;
+  s.tiers.besteffort.cpu_stat_at = at;
+}
+
+}  // namespace
+
+TEST_CASE("BE suppression: LS usage from the tier cgroups (kubepods - besteffort), no pod is marked hot",
+          "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy":
+      {"cpuSuppressThresholdPercent": 50, "cpuSuppressPolicy": "cpuset", "periodMillis": 200}})")));
+  const uint64_t sec = 1'000'000'000;
+  auto t0 = Clock::now();
+  // The pods' own counters say 1 LS core; the tiers say kubepods 4 cores, besteffort 1 → LS 3 (e.g. a guaranteed
+  // pod the pod list does not know yet). The tiers win: suppression must see every non-BE pod.
+  auto snap = [&](int i) {
+    auto t = t0 + i * std::chrono::milliseconds(200);
+    auto n = static_cast<uint64_t>(i);
+    auto s = f.snap(t, {pod("web", model::QosClass::LS, n * sec / 5, t), pod("batch", model::QosClass::BE, 0, t)});
+    set_tiers(s, n * 4 * sec / 5, n * sec / 5, t);
+    s.node.cpu_busy_ns = 100 * sec + n * 6 * sec / 5;  // node 6 cores busy → system 6 − 4 = 2
+    return s;
+  };
+  for (int i = 0; i < 3; ++i) {
+    agent::Blackboard b;
+    Sink s;
+    c.decide(snap(i), b, s);
+    CHECK_FALSE(b.hot_cgroups.count("kubepods/podweb"));
+    CHECK_FALSE(b.hot_cgroups.count("kubepods/podbatch"));
+    if (i == 0) {  // first decision: the next one may fall on the next tick
+      CHECK(b.hot_cgroups.count("kubepods"));
+      CHECK(b.hot_cgroups.count("kubepods/besteffort"));
+    }
+  }
+  CHECK(c.last().ls_usage_cores == Approx(3.0));
+  CHECK(c.last().be_usage_cores == Approx(1.0));
+  CHECK(c.last().system_usage_cores == Approx(2.0));
+  // 16 × 50 % − 3 − 2 = 3
+  CHECK(c.last().budget == Approx(3.0).margin(0.01));
+
+  // Tier stats missing (a tree without tier cgroups): back to the pods' sums, and the pods are marked.
+  BeSuppressionController p;
+  REQUIRE_FALSE(p.configure(json::parse(R"({"resourceThresholdStrategy": {"periodMillis": 200}})")));
+  for (int i = 0; i < 2; ++i) {
+    auto s = snap(i);
+    s.tiers.besteffort.cpu_usage_ns.reset();
+    agent::Blackboard b;
+    Sink k;
+    p.decide(s, b, k);
+    if (i == 0) CHECK(b.hot_cgroups.count("kubepods/podweb"));
+  }
+  CHECK(p.last().ls_usage_cores == Approx(1.0));
+}
+
+TEST_CASE("BE suppression: hot cgroups only on the tick before a decision (100 ms ticks, 200 ms period)",
+          "[unit][colocation]") {
+  Fixture f;
+  BeSuppressionController c;
+  REQUIRE_FALSE(c.configure(json::parse(R"({"resourceThresholdStrategy": {"periodMillis": 200}})")));
+  const uint64_t sec = 1'000'000'000;
+  auto t0 = Clock::now();
+  std::string hot_ticks;
+  Clock::time_point read_at;
+  bool marked = true;
+  for (int i = 0; i < 8; ++i) {
+    auto t = t0 + i * std::chrono::milliseconds(100);
+    // LS at 2 cores; the observer re-reads the tiers only on ticks after a marking tick (else the sample is old).
+    if (marked) read_at = t;
+    auto n = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(read_at - t0).count());
+    auto s = f.snap(t, {pod("web", model::QosClass::LS, 0, t0)});
+    set_tiers(s, n * 2 * sec / 1000, 0, read_at);
+    agent::Blackboard b;
+    Sink k;
+    c.decide(s, b, k);
+    marked = b.hot_cgroups.count("kubepods") > 0;
+    hot_ticks += marked ? '1' : '0';
+    if (i >= 2 && i % 2 == 0) CHECK(c.last().ls_usage_cores == Approx(2.0));  // a fresh sample at each decision
+    CHECK(b.hot_cgroups.size() == (marked ? 2u : 0u));  // kubepods and besteffort, never a pod
+  }
+  // Decisions at 0, 200, 400, 600 ms; marked at 0 (first), then at 100, 300, 500, 700 (the tick before each).
+  CHECK(hot_ticks == "11010101");
 }
