@@ -21,6 +21,8 @@ struct CpusetConfig {
   int be_min_cpus = 1;                             // beMinCpus: the BE pool never shrinks below this
   int be_max_growth_cpus_per_tick = 2;             // beMaxGrowthCpusPerTick: bounded BE pool growth
   int period_ms = 1000;                            // periodSeconds × 1000
+
+  bool operator==(const CpusetConfig&) const = default;
 };
 
 // Reads policy["cpusetStrategy"] (absent → defaults). Errors name the field: "cpusetStrategy.reservedCpus: …".

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/decide/cpuset/cpu_manager_state.h"
 #include "agent/decide/cpuset/cpuset_config.h"
@@ -38,9 +39,24 @@ class CpusetController : public agent::Controller {
  private:
   void refresh_kubelet_state(const std::string& path);
   void load_pins(const agent::HostInfo& host);
+  // Fills next_ from the snapshot (demands refilled in place) and pod_demand_.
+  void build_input(const agent::Snapshot& snap, const agent::HostInfo& host);
+  // The cpuset a pod's cgroups get (its pin or its pool; nullptr: left alone) and, through *pin, its pin if any.
+  const cg::CpuSet* cpus_of(const PodDemand& d, const Pinned** pin) const;
+  // Why the pod gets cpus_of(d): the intent reason (without the CPUs).
+  std::string reason_of(const PodDemand& d, const Pinned* pin) const;
 
   CpusetConfig cfg_;
+  // The plan is a pure function of its input (plan_pools): in_ is the input plan_ was made from, next_ the one being
+  // built this tick (both kept so their strings and vectors are reused). Stage 1 (pins and pools) runs only when
+  // topology, config, kubelet pins, pods or previous pins changed; stage 2 (the budgeted BE pool) only when that
+  // or the budget or the last BE pool did. A node whose pods do not change therefore plans nothing.
   Plan plan_;
+  PlanInput in_, next_;
+  bool planned_ = false;
+  std::optional<model::Topology> planned_topology_;  // topology of in_ (HostInfo may be replaced in place)
+  std::vector<int> pod_demand_;  // index in snap.pods → index in next_.pods (then in_.pods); -1: terminal
+  cg::CpuSet system_cpus_;       // share | reserved, the pool of SYSTEM pods when they use the reserved CPUs
   PinMap pins_;
   bool pins_loaded_ = false;
   std::optional<PinStore> store_;
@@ -52,7 +68,6 @@ class CpusetController : public agent::Controller {
   std::string kubelet_path_;
   int64_t kubelet_mtime_ns_ = -1;
   int64_t kubelet_size_ = -1;
-  std::map<std::string, std::string> reasons_;  // pod key → what the controller did with it
   std::unique_ptr<CpusetMetrics> metrics_;
 };
 

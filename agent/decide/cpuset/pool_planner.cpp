@@ -122,24 +122,45 @@ cg::CpuSet narrow_be(const model::Topology& t, const cg::CpuSet& full, const cg:
 
 }  // namespace
 
-PodDemand demand_of(const model::Pod& pod, bool kubelet_pinned) {
-  PodDemand d;
-  d.key = pod.key();
-  d.uid = pod.uid;
+void fill_demand(const model::Pod& pod, bool kubelet_pinned, PodDemand& d) {
+  // Static keys: a std::string temporary per lookup would allocate (both are longer than the SSO buffer).
+  static const std::string status_key(model::kResourceStatusAnnotation), spec_key(kResourceSpecAnnotation);
+  d.key.assign(pod.namespace_).append(1, '/').append(pod.name);
+  d.uid.assign(pod.uid);
   d.qos = pod.qos;
   d.kubelet_pinned = kubelet_pinned;
   auto req = pod.total_requests().cpu_millis;
   auto lim = pod.total_limits().cpu_millis;
   d.cpu_millis = req.value_or(lim.value_or(0));
-  if (auto it = pod.annotations.find(std::string(model::kResourceStatusAnnotation)); it != pod.annotations.end())
-    d.resource_status = it->second;
-  if (auto it = pod.annotations.find(std::string(kResourceSpecAnnotation)); it != pod.annotations.end()) {
-    auto j = nlohmann::json::parse(it->second, nullptr, false);
+  auto assign = [](std::optional<std::string>& dst, const std::string* src) {
+    if (!src)
+      dst.reset();
+    else if (dst)
+      dst->assign(*src);
+    else
+      dst.emplace(*src);
+  };
+  auto find = [&](const std::string& k) -> const std::string* {
+    auto it = pod.annotations.find(k);
+    return it == pod.annotations.end() ? nullptr : &it->second;
+  };
+  assign(d.resource_status, find(status_key));
+  const std::string* spec = find(spec_key);
+  if (spec && d.resource_spec && *d.resource_spec == *spec) return;  // preferred_policy already parsed from it
+  assign(d.resource_spec, spec);
+  d.preferred_policy.reset();
+  if (spec) {
+    auto j = nlohmann::json::parse(*spec, nullptr, false);
     if (j.is_object()) {
       auto p = j.find("preferredCPUBindPolicy");
       if (p != j.end() && p->is_string()) d.preferred_policy = bind_policy_from_string(p->get<std::string>());
     }
   }
+}
+
+PodDemand demand_of(const model::Pod& pod, bool kubelet_pinned) {
+  PodDemand d;
+  fill_demand(pod, kubelet_pinned, d);
   return d;
 }
 
@@ -153,7 +174,7 @@ std::optional<cg::CpuSet> Plan::cpus_for(const PodDemand& d) const {
   }
 }
 
-Plan plan_pools(const PlanInput& in) {
+Plan plan_pins(const PlanInput& in) {
   const model::Topology& topo = *in.topology;
   const CpusetConfig& cfg = in.config;
   Plan plan;
@@ -250,12 +271,22 @@ Plan plan_pools(const PlanInput& in) {
   plan.lse_blocked = ledger.blocked;
   plan.be_full = plan.online - plan.reserved - plan.kubelet_pinned - plan.lse - plan.lse_blocked;
   plan.share = plan.be_full - plan.lsr;
+  return plan;
+}
+
+void plan_be(const PlanInput& in, Plan& plan) {
   if (in.be_budget_cores) {
-    plan.be = narrow_be(topo, plan.be_full, plan.lsr, in.previous_be_pool, *in.be_budget_cores, cfg, plan.be_reason);
+    plan.be = narrow_be(*in.topology, plan.be_full, plan.lsr, in.previous_be_pool, *in.be_budget_cores, in.config,
+                        plan.be_reason);
   } else {
     plan.be = plan.be_full;
     plan.be_reason = "no BE budget: the whole BE pool";
   }
+}
+
+Plan plan_pools(const PlanInput& in) {
+  Plan plan = plan_pins(in);
+  plan_be(in, plan);
   return plan;
 }
 

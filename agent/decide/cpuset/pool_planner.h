@@ -30,18 +30,26 @@ struct PodDemand {
   model::QosClass qos = model::QosClass::LS;
   int64_t cpu_millis = 0;                    // requests (limits when no request) summed over containers
   std::optional<std::string> resource_status;  // scheduling.koordinator.sh/resource-status annotation (raw JSON)
+  std::optional<std::string> resource_spec;    // scheduling.koordinator.sh/resource-spec annotation (raw JSON)
   std::optional<BindPolicy> preferred_policy;  // from resource-spec preferredCPUBindPolicy
   bool kubelet_pinned = false;                 // kubelet's static CPU manager owns this pod's cpusets
+
+  bool operator==(const PodDemand&) const = default;
 };
 
 // Builds the demand of a pod from the model (annotations parsed leniently: a bad one only loses the preference).
 PodDemand demand_of(const model::Pod& pod, bool kubelet_pinned);
+// The same into an existing demand: its strings keep their capacity, and the resource-spec JSON is parsed again
+// only when the raw annotation differs from the one `out` holds (the controller refills the last tick's demands).
+void fill_demand(const model::Pod& pod, bool kubelet_pinned, PodDemand& out);
 
 struct Pinned {
   cg::CpuSet cpus;
   model::QosClass qos = model::QosClass::LSR;
   std::string source;  // "scheduler", "local", "kept"
   std::string scope;   // allocator scope ("l3", "numa", …) or "scheduler"
+
+  bool operator==(const Pinned&) const = default;
 };
 
 struct PlanInput {
@@ -66,6 +74,13 @@ struct Plan {
 };
 
 Plan plan_pools(const PlanInput& in);
+
+// plan_pools in its two stages, so a caller can redo only the second when only the budget or the last BE pool
+// changed. Stage 1 (pins, refusals, every pool but the budgeted BE pool) reads topology, config, kubelet_pinned_cpus,
+// pods and previous; stage 2 sets `be` and `be_reason` from be_budget_cores, previous_be_pool and stage 1's be_full
+// and lsr. plan_pools(in) == plan_be(in, plan_pins(in)).
+Plan plan_pins(const PlanInput& in);
+void plan_be(const PlanInput& in, Plan& plan);
 
 void to_json(nlohmann::json& j, const Plan& p);
 

@@ -241,3 +241,82 @@ TEST_CASE("configuration errors name the field and keep the previous policy", "[
   REQUIRE_FALSE(c.configure(nlohmann::json{{"cpusetStrategy", {{"periodSeconds", 2.5}}}}));
   CHECK(c.period() == std::chrono::milliseconds(2500));
 }
+
+// The controller replans only when its input changes (plan cache): every change of input must still show at once,
+// and an unchanged node must get exactly the intents of a fresh controller.
+TEST_CASE("an unchanged node gets the same intents every tick; each input change replans at once", "[controller]") {
+  test::TempDir tmp;
+  Host h(tmp.path());
+  cpuset::CpusetController c;
+  REQUIRE_FALSE(c.configure(nlohmann::json::object()));
+  auto lsr = pod("lsr", model::QosClass::LSR, 2000, cg::QosTier::burstable);
+  auto ls = pod("ls", model::QosClass::LS, 500, cg::QosTier::burstable);
+  auto be = pod("be", model::QosClass::BE, 0, cg::QosTier::besteffort);
+  auto tick = [&](std::vector<agent::PodState> pods, uint64_t n, std::optional<double> budget = std::nullopt) {
+    agent::Blackboard board;
+    board.be_cpu_budget_cores = budget;
+    Sink sink;
+    c.decide(snapshot(h, std::move(pods), n), board, sink);
+    return std::make_pair(sink.got, board.pinned_cgroups);
+  };
+  const auto first = tick({lsr, ls, be}, 1);
+  for (uint64_t n = 2; n < 5; ++n) {
+    auto again = tick({lsr, ls, be}, n);
+    CHECK(again.first == first.first);  // knobs, values and reasons
+    CHECK(again.second == first.second);
+  }
+  // A fresh controller (same checkpoint) on the same node decides the same.
+  {
+    cpuset::CpusetController fresh;
+    REQUIRE_FALSE(fresh.configure(nlohmann::json::object()));
+    agent::Blackboard board;
+    Sink sink;
+    fresh.decide(snapshot(h, {lsr, ls, be}, 9), board, sink);
+    CHECK(sink.got == first.first);
+  }
+  const CpuSet pin = *CpuSet::parse("0,10");
+  REQUIRE(first.first.at(KnobRef{lsr.cgroup, Knob::cpuset_cpus, ""}).first == cg::KnobValue{pin});
+
+  // Budget: only the BE pool (and its reason) changes; the pin stays.
+  auto budget = tick({lsr, ls, be}, 5, 2.0);
+  CHECK(std::get<CpuSet>(budget.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}).first).size() == 2);
+  CHECK(budget.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}).second.find("budget 2.0") != std::string::npos);
+  CHECK(std::get<CpuSet>(budget.first.at(KnobRef{lsr.cgroup, Knob::cpuset_cpus, ""}).first) == pin);
+  // Budget held for a few seconds, then dropped: the whole BE pool again.
+  auto held = tick({lsr, ls, be}, 6);
+  CHECK(std::get<CpuSet>(held.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}).first).size() == 2);
+  auto dropped = tick({lsr, ls, be}, 20);
+  CHECK(dropped.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}) ==
+        first.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}));
+
+  // A new pinned pod takes CPUs out of the share pool at once.
+  auto lsr2 = pod("lsr2", model::QosClass::LSR, 2000, cg::QosTier::burstable);
+  auto more = tick({lsr, ls, be, lsr2}, 21);
+  const CpuSet pin2 = std::get<CpuSet>(more.first.at(KnobRef{lsr2.cgroup, Knob::cpuset_cpus, ""}).first);
+  CHECK(pin2.size() == 2);
+  CHECK((std::get<CpuSet>(more.first.at(KnobRef{ls.cgroup, Knob::cpuset_cpus, ""}).first) & pin2).empty());
+  CHECK(more.second.count(lsr2.cgroup));
+  // A pod's request changes (same name and UID): its pin is re-planned.
+  auto lsr2_big = pod("lsr2", model::QosClass::LSR, 4000, cg::QosTier::burstable);
+  auto resized = tick({lsr, ls, be, lsr2_big}, 22);
+  CHECK(std::get<CpuSet>(resized.first.at(KnobRef{lsr2.cgroup, Knob::cpuset_cpus, ""}).first).size() == 4);
+  // A resource-spec annotation changes the bind policy of a pod that is re-planned.
+  auto lsr3 = pod("lsr3", model::QosClass::LSR, 2000, cg::QosTier::burstable);
+  lsr3.pod.annotations[std::string(cpuset::kResourceSpecAnnotation)] = R"({"preferredCPUBindPolicy":"SpreadByPCPUs"})";
+  auto spread = tick({lsr, ls, be, lsr2_big, lsr3}, 23);
+  const CpuSet pin3 = std::get<CpuSet>(spread.first.at(KnobRef{lsr3.cgroup, Knob::cpuset_cpus, ""}).first);
+  CHECK(pin3.size() == 2);
+  CHECK(h.info.topology.cpu(pin3.ids()[0])->core_key != h.info.topology.cpu(pin3.ids()[1])->core_key);
+  // Config: reserved CPUs leave every pool at once.
+  REQUIRE_FALSE(c.configure(nlohmann::json{{"cpusetStrategy", {{"reservedCpus", "19"}}}}));
+  auto reserved = tick({lsr, ls, be, lsr2_big, lsr3}, 24);
+  CHECK_FALSE(std::get<CpuSet>(reserved.first.at(KnobRef{ls.cgroup, Knob::cpuset_cpus, ""}).first).contains(19));
+  CHECK_FALSE(std::get<CpuSet>(reserved.first.at(KnobRef{be.cgroup, Knob::cpuset_cpus, ""}).first).contains(19));
+  // A pod leaving frees its CPUs; explain() follows the last tick's pods.
+  auto left = tick({lsr, ls, be}, 25);
+  CHECK(pin2.is_subset_of(std::get<CpuSet>(left.first.at(KnobRef{ls.cgroup, Knob::cpuset_cpus, ""}).first)));
+  CHECK(c.explain("ns/lsr2").empty());
+  REQUIRE(c.explain("ns/ls").size() == 1);
+  CHECK(c.explain("ns/ls")[0]["decision"].get<std::string>().find("LS share pool → ") == 0);
+  CHECK(c.explain("ns/lsr")[0]["decision"].get<std::string>().find("LSR pinned (") == 0);
+}
