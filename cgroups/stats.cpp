@@ -26,38 +26,35 @@ bool split_kv(std::string_view tok, std::string_view& key, std::string_view& val
 
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text) {
   std::map<std::string, uint64_t> out;
-  for (auto line : split_lines(text)) {
-    auto f = split_ws(line);
-    if (f.size() != 2) continue;
-    auto v = parse_u64(f[1]);
-    if (!v) continue;
-    out[std::string(f[0])] = *v;
-  }
+  for_each_flat_keyed(text, [&](std::string_view k, uint64_t v) { out[std::string(k)] = v; });
   return out;
 }
 
 std::optional<CpuStat> parse_cpu_stat(std::string_view text) {
-  auto kv = parse_flat_keyed(text);
+  // The last occurrence of a key counts, as in parse_flat_keyed; v2's µs keys win over v1's ns keys when a file
+  // has both (none does; the fuzzer writes such files).
+  std::optional<uint64_t> periods, throttled, throttled_time, throttled_usec, bursts, burst_time, burst_usec, usage;
+  for_each_flat_keyed(text, [&](std::string_view k, uint64_t v) {
+    if (k == "nr_periods") periods = v;
+    else if (k == "nr_throttled") throttled = v;
+    else if (k == "throttled_time") throttled_time = v;
+    else if (k == "throttled_usec") throttled_usec = v;
+    else if (k == "nr_bursts") bursts = v;
+    else if (k == "burst_time") burst_time = v;
+    else if (k == "burst_usec") burst_usec = v;
+    else if (k == "usage_usec") usage = v;
+  });
+  if (!periods && !throttled && !throttled_time && !throttled_usec && !bursts && !burst_time && !burst_usec && !usage)
+    return std::nullopt;
   CpuStat s;
-  bool any = false;
-  auto take = [&](const char* key, uint64_t& dst, bool usec) {
-    auto it = kv.find(key);
-    if (it == kv.end()) return;
-    dst = usec ? usec_to_ns(it->second) : it->second;
-    any = true;
-  };
-  take("nr_periods", s.nr_periods, false);
-  take("nr_throttled", s.nr_throttled, false);
-  take("throttled_time", s.throttled_ns, false);  // v1: ns
-  take("throttled_usec", s.throttled_ns, true);   // v2: µs
-  take("nr_bursts", s.nr_bursts, false);
-  take("burst_time", s.burst_ns, false);
-  take("burst_usec", s.burst_ns, true);
-  if (auto it = kv.find("usage_usec"); it != kv.end()) {
-    s.usage_ns = usec_to_ns(it->second);
-    any = true;
-  }
-  if (!any) return std::nullopt;
+  s.nr_periods = periods.value_or(0);
+  s.nr_throttled = throttled.value_or(0);
+  if (throttled_time) s.throttled_ns = *throttled_time;
+  if (throttled_usec) s.throttled_ns = usec_to_ns(*throttled_usec);
+  s.nr_bursts = bursts.value_or(0);
+  if (burst_time) s.burst_ns = *burst_time;
+  if (burst_usec) s.burst_ns = usec_to_ns(*burst_usec);
+  if (usage) s.usage_ns = usec_to_ns(*usage);
   return s;
 }
 

@@ -21,4 +21,28 @@ std::optional<int64_t> parse_i64(std::string_view v, bool allow_max);
 std::optional<uint64_t> parse_u64(std::string_view v);
 std::optional<double> parse_double(std::string_view v);
 
+// Calls f(key, value) for every "key value" line (exactly two tokens, the value a u64), in file order, without
+// allocating: cpu.stat is parsed on every tick for every hot cgroup.
+template <class F>
+void for_each_flat_keyed(std::string_view text, F&& f) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view tok[2];
+    int n = 0;
+    for (size_t i = 0; i < line.size() && n <= 2;) {
+      while (i < line.size() && is_space(line[i])) ++i;
+      size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      if (i == start) continue;
+      if (n < 2) tok[n] = line.substr(start, i - start);
+      ++n;
+    }
+    if (n != 2) continue;
+    if (auto v = parse_u64(tok[1])) f(tok[0], *v);
+  }
+}
+
 }  // namespace slo::cg

@@ -67,8 +67,24 @@ void Executor::log_failure(const cg::Status& st, const cg::KnobRef& ref) {
 }
 
 void Executor::submit(const std::string& controller, IntentSet intents) {
+  sequences_.erase(controller);
   pending_.emplace_back(controller, std::move(intents));
 }
+
+void Executor::submit_sequence(const std::string& controller, IntentSequence intents) {
+  IntentSet set;
+  for (const auto& [ref, intent] : intents) set.insert_or_assign(ref, intent);
+  sequences_[controller] = std::move(intents);
+  pending_.emplace_back(controller, std::move(set));
+}
+
+const IntentSequence& Executor::last_sequence(const std::string& controller) const {
+  static const IntentSequence kNone;
+  auto it = sequences_.find(controller);
+  return it == sequences_.end() ? kNone : it->second;
+}
+
+void Executor::submit_unchanged(const std::string& controller) { pending_.emplace_back(controller, std::nullopt); }
 
 void Executor::withdraw(const std::string& controller) { withdrawn_.insert(controller); }
 
@@ -137,14 +153,23 @@ std::vector<Decision> Executor::apply() {
       rejected_.erase({ref, c});
     }
     claims_.erase(it);
+    sequences_.erase(c);
     settled_.erase(c);
   }
   // 2. New complete sets: whatever a controller no longer claims is released. A set equal (knobs and values) to the
   // controller's previous one, whose previous apply was realized in full (settled_), needs no claim and no compare:
   // the steady state of every controller, so a tick costs one linear walk per controller instead of map lookups.
   std::set<std::string> skip;
-  for (auto& [c, set] : pending_) {
+  for (auto& [c, submitted] : pending_) {
     auto& old = claims_[c];
+    if (!submitted) {  // submit_unchanged: the previous set, reasons included
+      if (settled_.count(c)) {
+        skip.insert(c);
+        continue;
+      }
+      submitted = old;
+    }
+    auto& set = *submitted;
     bool same = old.size() == set.size();
     for (auto a = old.begin(), b = set.begin(); same && a != old.end(); ++a, ++b)
       same = a->first == b->first && cg::values_equal(a->second.value, b->second.value);
@@ -396,6 +421,7 @@ nlohmann::json Executor::restore_all() {
   auto res = restore_journal(fs_, journal_);
   owners_.clear();
   claims_.clear();
+  sequences_.clear();
   settled_.clear();
   cache_.clear();
   peek_.clear();

@@ -43,6 +43,8 @@ struct Intent {
   std::string reason;
 };
 using IntentSet = std::map<cg::KnobRef, Intent>;
+// Intents in the order a controller stated them (a later duplicate wins).
+using IntentSequence = std::vector<std::pair<cg::KnobRef, Intent>>;
 
 // One action (or refusal) of the executor, for `sloctl explain` and the demo's log.
 struct Decision {
@@ -69,6 +71,14 @@ class Executor final : public KnobView {
 
   // The complete set of knobs `controller` wants held now (replaces its previous set). Applied by apply().
   void submit(const std::string& controller, IntentSet intents);
+  // The same, in the controller's own order; the sequence is kept so that the next tick can be recognized as
+  // unchanged without building a set (CollectingSink in agent.cpp compares against last_sequence()).
+  void submit_sequence(const std::string& controller, IntentSequence intents);
+  // Exactly the previous sequence again, values and reasons: the steady state of a controller. Same effect as
+  // submitting a copy of it.
+  void submit_unchanged(const std::string& controller);
+  // The controller's last submitted sequence; empty after a submit(IntentSet), a withdraw or restore_all().
+  const IntentSequence& last_sequence(const std::string& controller) const;
   // The controller is off (disabled by config, failed): everything it held is released at the next apply().
   void withdraw(const std::string& controller);
 
@@ -115,8 +125,10 @@ class Executor final : public KnobView {
   std::unique_ptr<Metrics> metrics_;
 
   std::map<std::string, IntentSet> claims_;                 // controller → its current complete set
+  std::map<std::string, IntentSequence> sequences_;         // controller → claims_ in its own order (when known)
   std::set<std::string> settled_;  // controllers whose set was fully realized at their last evaluated apply
-  std::vector<std::pair<std::string, IntentSet>> pending_;  // submitted since the last apply (decide order)
+  // Submitted since the last apply (decide order); nullopt = unchanged since the previous submit.
+  std::vector<std::pair<std::string, std::optional<IntentSet>>> pending_;
   std::set<std::string> withdrawn_;
   std::map<cg::KnobRef, std::string> owners_;
   std::map<cg::KnobRef, cg::KnobValue> cache_;

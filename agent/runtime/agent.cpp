@@ -22,23 +22,47 @@ namespace {
 constexpr std::string_view kLog = "runtime";
 using Clock = std::chrono::steady_clock;
 
+// Collects one controller's intents for the executor. In the steady state a controller states exactly what it
+// stated last tick, in the same order: the sink then only compares each intent with the previous sequence (no
+// KnobRef copies, no map) and the executor gets submit_unchanged(). The first difference switches to collecting a
+// new sequence.
 class CollectingSink final : public IntentSink {
  public:
-  explicit CollectingSink(const std::string& controller) : controller_(controller) {}
+  CollectingSink(const std::string& controller, const IntentSequence& last) : controller_(controller), last_(last) {}
   void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) override {
+    if (!diverged_ && pos_ < last_.size()) {
+      const auto& [prev_ref, prev] = last_[pos_];
+      if (prev_ref == ref && prev.reason == reason && cg::values_equal(prev.value, value)) {
+        ++pos_;
+        return;
+      }
+    }
     if (ref.cgroup.empty() || ref.cgroup == "/" || !cg::is_safe_relative(ref.cgroup)) {
       log::once(log::Level::warn, kLog, "badref:" + controller_ + ":" + ref.cgroup,
                 controller_ + " asked for a knob on an empty, root or unsafe cgroup path '" + ref.cgroup +
                     "': ignored");
       return;
     }
-    set_[ref] = Intent{std::move(value), std::move(reason)};
+    diverge();
+    seq_.emplace_back(ref, Intent{std::move(value), std::move(reason)});
   }
-  IntentSet take() { return std::move(set_); }
+  bool unchanged() const { return !diverged_ && pos_ == last_.size(); }
+  IntentSequence take() {
+    diverge();
+    return std::move(seq_);
+  }
 
  private:
+  void diverge() {
+    if (diverged_) return;
+    diverged_ = true;
+    seq_.assign(last_.begin(), last_.begin() + static_cast<std::ptrdiff_t>(pos_));
+  }
   const std::string& controller_;
-  IntentSet set_;
+  const IntentSequence& last_;
+  size_t pos_ = 0;
+  bool diverged_ = false;
+  IntentSequence seq_;
 };
 
 std::string fingerprint(const std::string& config_path, const std::string& policy_dir) {
@@ -444,6 +468,20 @@ void Agent::resolve() {
         live.insert(c.cgroup);
       }
   }
+  // The QoS tier cgroups, for consumers that need a tier's total (BE suppression: LS usage = kubepods − besteffort)
+  // without reading every pod each tick.
+  snap_.tiers = {};
+  if (host_.layout) {
+    const auto& l = *host_.layout;
+    const std::pair<std::string, ContainerStats*> tiers[] = {{l.kubepods, &snap_.tiers.kubepods},
+                                                             {l.tier_dir(cg::QosTier::burstable), &snap_.tiers.burstable},
+                                                             {l.tier_dir(cg::QosTier::besteffort), &snap_.tiers.besteffort}};
+    for (const auto& [cgroup, stats] : tiers) {
+      if (cgroup.empty() || stats_index_.count(cgroup)) continue;
+      stats_index_[cgroup] = stats;
+      live.insert(cgroup);
+    }
+  }
   stats_->retain(live);
   queries_->set_known_pods(known);
   queries_->forget_pods_except([&](const std::string& k) { return known->count(k) > 0; });
@@ -527,22 +565,24 @@ void Agent::schedule_reload() {
 
 // ---- tick ---------------------------------------------------------------------------------------------------------
 
-void Agent::observe(bool slow, Clock::time_point now) {
+void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
   if (slow) {
     if (node_reader_->ok()) node_reader_->read(snap_.node);
-    for (auto& p : snap_.pods) {
-      stats_->read_cpu(p.cgroup, p.stats, now);
-      stats_->read_memory(p.cgroup, p.stats);
-      for (auto& c : p.containers) {
-        stats_->read_cpu(c.cgroup, c.stats, now);
-        stats_->read_memory(c.cgroup, c.stats);
-      }
+    for (auto& [cgroup, stats] : stats_index_) {
+      stats_->read_cpu(cgroup, *stats, now);
+      stats_->read_memory(cgroup, *stats);
     }
     return;
   }
-  for (const auto& cg : hot_) {
-    auto it = stats_index_.find(cg);
-    if (it != stats_index_.end()) stats_->read_cpu(cg, *it->second, now);
+  // A fast tick reads the hot cgroups of the controllers that decide in it, nothing else: a controller due every
+  // 5 s does not make its hot set read every 100 ms. Its deltas span from its previous decide to this one.
+  for (auto& c : ctls_) {
+    if (!c.enabled || (!all_due && now < c.next_due)) continue;
+    for (const auto& cg : c.hot) {
+      auto it = stats_index_.find(cg);
+      if (it == stats_index_.end() || it->second->cpu_stat_at == now) continue;  // unknown, or read this tick
+      stats_->read_cpu(cg, *it->second, now);
+    }
   }
 }
 
@@ -572,22 +612,23 @@ void Agent::tick(bool all_due, bool force_slow) {
   bool slow = force_slow || now >= next_slow_;
   if (slow) next_slow_ = now + config_.doc.agent.stats_interval;
   auto t0 = Clock::now();
-  observe(slow, now);
+  observe(slow, now, all_due);
   auto t1 = Clock::now();
   metrics_->phase("observe").Observe(std::chrono::duration<double>(t1 - t0).count());
 
   Blackboard board;
-  bool any = false;
   for (auto& c : ctls_) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
-    any = true;
-    CollectingSink sink(c.name);
+    CollectingSink sink(c.name, executor_->last_sequence(c.name));
     auto prior_hot = std::move(board.hot_cgroups);
     board.hot_cgroups.clear();
     auto s = Clock::now();
     try {
       c.impl->decide(snap_, board, sink);
-      executor_->submit(c.name, sink.take());
+      if (sink.unchanged())
+        executor_->submit_unchanged(c.name);
+      else
+        executor_->submit_sequence(c.name, sink.take());
     } catch (const std::exception& e) {
       // Keep its previous claims: a throwing controller must not make the executor restore everything it holds.
       log::once(log::Level::error, kLog, "throw:" + c.name, "controller " + c.name + " threw: " + e.what());
@@ -599,11 +640,6 @@ void Agent::tick(bool all_due, bool force_slow) {
     board.hot_cgroups = std::move(prior_hot);
     board.hot_cgroups.insert(c.hot.begin(), c.hot.end());
     c.next_due = now + std::max(c.impl->period(), std::chrono::milliseconds(1));
-  }
-  if (any) {
-    hot_.clear();
-    for (const auto& c : ctls_)
-      if (c.enabled) hot_.insert(c.hot.begin(), c.hot.end());
   }
   auto t2 = Clock::now();
   metrics_->phase("decide").Observe(std::chrono::duration<double>(t2 - t1).count());
@@ -625,14 +661,9 @@ void Agent::tick(bool all_due, bool force_slow) {
     auto key = pod_key_of_cgroup(d.ref.cgroup);
     if (!key.empty()) {
       auto t = std::chrono::duration<double>(d.time.time_since_epoch()).count();
-      queries_->record(key, {{"time", t},
-                             {"controller", d.controller},
-                             {"knob", std::string(cg::to_string(d.ref.knob))},
-                             {"cgroup", d.ref.cgroup},
-                             {"from", d.from ? cg::value_to_string(*d.from) : ""},
-                             {"to", cg::value_to_string(d.to)},
-                             {"reason", d.reason},
-                             {"result", d.result}});
+      queries_->record(key, {t, d.controller, std::string(cg::to_string(d.ref.knob)), d.ref.cgroup,
+                             d.from ? cg::value_to_string(*d.from) : "", cg::value_to_string(d.to), d.reason,
+                             d.result});
     }
   }
   if (slow) metrics_->update_usage(snap_);
@@ -698,35 +729,28 @@ void Agent::publish() {
                 {"journal_entries", journal_ ? journal_->entries().size() : 0}};
 
   // Knobs per cgroup, for pods().
-  std::map<std::string, nlohmann::json> by_cgroup;
+  std::unordered_map<std::string, std::vector<PublishedKnob>> by_cgroup;
   if (executor_) {
     for (const auto& [ref, h] : executor_->held()) {
       auto cur = executor_->current(ref);
       auto orig = executor_->original(ref);
       std::string name(cg::to_string(ref.knob));
       if (!ref.device.empty()) name += "[" + ref.device + "]";
-      by_cgroup[ref.cgroup][name] = {{"current", cur ? cg::value_to_string(*cur) : ""},
-                                     {"original", orig ? cg::value_to_string(*orig) : ""},
-                                     {"owner", h.owner},
-                                     {"reason", h.reason}};
+      by_cgroup[ref.cgroup].push_back({std::move(name), cur ? cg::value_to_string(*cur) : "",
+                                       orig ? cg::value_to_string(*orig) : "", h.owner, h.reason});
     }
   }
   auto knobs_of = [&](const std::string& cgroup) {
-    auto it = by_cgroup.find(cgroup);
-    return it == by_cgroup.end() || cgroup.empty() ? nlohmann::json::object() : it->second;
+    auto it = cgroup.empty() ? by_cgroup.end() : by_cgroup.find(cgroup);
+    return it == by_cgroup.end() ? std::vector<PublishedKnob>{} : std::move(it->second);
   };
+  st->pods.reserve(snap_.pods.size());
   for (const auto& p : snap_.pods) {
-    nlohmann::json cs = nlohmann::json::array();
-    for (const auto& c : p.containers)
-      cs.push_back({{"name", c.spec.name}, {"cgroup", c.cgroup}, {"knobs", knobs_of(c.cgroup)}});
-    st->pods.push_back({{"namespace", p.pod.namespace_},
-                        {"name", p.pod.name},
-                        {"uid", p.pod.uid},
-                        {"qos", std::string(model::to_string(p.pod.qos))},
-                        {"kube_qos", std::string(model::to_string(p.pod.kube_qos))},
-                        {"cgroup", p.cgroup},
-                        {"knobs", knobs_of(p.cgroup)},
-                        {"containers", cs}});
+    PublishedPod pp{p.pod.namespace_, p.pod.name, p.pod.uid, std::string(model::to_string(p.pod.qos)),
+                    std::string(model::to_string(p.pod.kube_qos)), p.cgroup, knobs_of(p.cgroup), {}};
+    pp.containers.reserve(p.containers.size());
+    for (const auto& c : p.containers) pp.containers.push_back({c.spec.name, c.cgroup, knobs_of(c.cgroup)});
+    st->pods.push_back(std::move(pp));
   }
   auto loaded = std::chrono::duration<double>(config_loaded_at_.time_since_epoch()).count();
   st->config = {{"effective",

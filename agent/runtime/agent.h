@@ -1,8 +1,9 @@
 // The agent: one Boost.Asio io_context thread drives ticks of observe → decide → act.
 //
 //  observe  pods from the PodSource (fetched on a worker thread, on change / interval / new pod cgroup seen by
-//           inotify), resolved to cgroups; cpu.stat of hot cgroups every tick, every other stat every stats interval
-//           (kept-open files); node stats from --proc-root.
+//           inotify), resolved to cgroups; in a tick, cpu.stat of the cgroups that the controllers due in it marked
+//           hot; every stat of every pod and QoS tier cgroup each stats interval (kept-open files); node stats from
+//           --proc-root.
 //  decide   each enabled controller whose period is due, in registry order, one Blackboard per tick.
 //  act      the Executor diff-writes the intent sets (journaled, ordered, one owner per knob).
 //
@@ -131,7 +132,7 @@ class Agent {
   void watch_inputs();
   void schedule_tick();
   void schedule_reload();
-  void observe(bool slow, std::chrono::steady_clock::time_point now);
+  void observe(bool slow, std::chrono::steady_clock::time_point now, bool all_due);
   void publish();
   std::string pod_key_of_cgroup(const std::string& cgroup) const;
   nlohmann::json restore_now();
@@ -151,12 +152,11 @@ class Agent {
   std::unique_ptr<NodeStatsReader> node_reader_;
   std::vector<Ctl> ctls_;
   Snapshot snap_;
-  std::unordered_map<std::string, ContainerStats*> stats_index_;  // cgroup → its stats in snap_.pods
+  std::unordered_map<std::string, ContainerStats*> stats_index_;  // cgroup → its stats in snap_.pods / snap_.tiers
   std::map<std::string, std::string> pod_cgroups_;                // pod cgroup → pod key
   std::vector<model::Pod> pods_raw_;
   bool pods_synced_ = false;
   bool force_all_ = true;
-  std::set<std::string> hot_;
 
   LoadedConfig config_;
   std::string config_error_;

@@ -10,14 +10,39 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "agent/runtime/agent_queries.h"
 
 namespace slo::agent {
 
+// Pods and held knobs as plain rows: rendered to JSON only when a reader asks. A JSON tree of every pod and knob,
+// rebuilt on each publish and alive twice during the swap, was a third of the agent's heap at 500 pods.
+struct PublishedKnob {
+  std::string name;  // knob file, with "[device]" for per-device knobs
+  std::string current, original, owner, reason;
+};
+struct PublishedContainer {
+  std::string name, cgroup;
+  std::vector<PublishedKnob> knobs;
+};
+struct PublishedPod {
+  std::string namespace_, name, uid, qos, kube_qos, cgroup;
+  std::vector<PublishedKnob> knobs;
+  std::vector<PublishedContainer> containers;
+};
+nlohmann::json to_json(const std::vector<PublishedPod>& pods);
+
+// One decision about a pod, for explain(); kept as a row for the same reason.
+struct DecisionRecord {
+  double time = 0;  // seconds since the epoch
+  std::string controller, knob, cgroup, from, to, reason, result;
+};
+
 struct PublishedState {
   nlohmann::json status = nlohmann::json::object();
-  nlohmann::json pods = nlohmann::json::array();
+  std::vector<PublishedPod> pods;
   nlohmann::json config = nlohmann::json::object();
   nlohmann::json pools = nlohmann::json::object();
   nlohmann::json rdt = nlohmann::json::object();
@@ -33,7 +58,7 @@ class RuntimeQueries final : public AgentQueries {
   void publish(std::shared_ptr<const PublishedState> s);
   std::shared_ptr<const PublishedState> state() const;
   // Appends decisions about a pod (newest last); keeps the last kMaxPerPod per pod.
-  void record(const std::string& pod_key, nlohmann::json decision);
+  void record(const std::string& pod_key, DecisionRecord decision);
   void forget_pods_except(const std::function<bool(const std::string&)>& keep);
   // Pods known to the loop: explain() of an unknown pod is nullopt, of a known pod without decisions [].
   void set_known_pods(std::shared_ptr<const std::set<std::string>> keys);
@@ -55,7 +80,7 @@ class RuntimeQueries final : public AgentQueries {
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedState> state_ = std::make_shared<PublishedState>();
   std::shared_ptr<const std::set<std::string>> known_ = std::make_shared<std::set<std::string>>();
-  std::map<std::string, std::deque<nlohmann::json>> history_;
+  std::map<std::string, std::deque<DecisionRecord>> history_;
 };
 
 }  // namespace slo::agent

@@ -301,3 +301,25 @@ TEST_CASE("cluster objects: ColocationPolicy merges over the config, a bad set i
   REQUIRE(a.snapshot().cgroups_crs.size() == 2);
   CHECK(a.snapshot().cgroups_crs[1]["metadata"]["name"] == "from-api");
 }
+
+TEST_CASE("a fast tick reads only the hot cgroups of controllers due in it; slow ticks read the QoS tiers too") {
+  Node n;
+  // No slow tick in the test's time frame; TestQuota decides every 1 s and marks its 6 containers hot.
+  std::ofstream(n.cfg_path, std::ios::trunc)
+      << "agent:\n  nodeName: node-1\n  tickMs: 20\n  statsIntervalMs: 600000\n  controllers: {enabled: [TestQuota]}\n"
+         "clusterStrategy:\n  testQuota: {quotaUs: 30000, periodMs: 1000}\n";
+  agent::Agent a(n.options());
+  REQUIRE(!a.init());
+  REQUIRE(a.sync_pods_now());
+  a.tick(true, true);  // slow: every pod, container and tier cgroup
+  const auto& tiers = a.snapshot().tiers;
+  REQUIRE(tiers.kubepods.cpu_usage_ns);
+  CHECK(*tiers.kubepods.cpu_usage_ns == 1000000);  // the fake tree's cpuacct.usage
+  CHECK(tiers.besteffort.cpu_usage_ns);
+  CHECK(tiers.burstable.memory);
+  const auto after_slow = a.stat_preads();
+  for (int i = 0; i < 5; ++i) a.tick(false);  // TestQuota not due: its hot set is not read
+  CHECK(a.stat_preads() == after_slow);
+  a.tick(true);  // due: its 6 hot containers, cpu.stat + cpuacct.usage each on v1
+  CHECK(a.stat_preads() == after_slow + 12);
+}

@@ -239,3 +239,43 @@ TEST_CASE("paused executor accepts claims but writes nothing") {
   f.ex->apply();
   CHECK(f.quota_file(0) == "-1");
 }
+
+TEST_CASE("an unchanged sequence keeps the claims; withdraw and restore forget the sequence") {
+  Fixture f;
+  agent::IntentSequence seq{{f.quota(0), {50000, "x"}}, {f.quota(1), {60000, "y"}}, {f.quota(0), {55000, "x2"}}};
+  f.ex->submit_sequence("A", seq);
+  auto d = f.ex->apply();
+  CHECK(d.size() == 2);
+  CHECK(f.quota_file(0) == "55000");  // a later duplicate wins, as in a set
+  REQUIRE(f.ex->last_sequence("A").size() == 3);
+  CHECK(f.ex->last_sequence("A")[1].second.reason == "y");
+
+  // Steady state: nothing written, the knobs stay held with their reasons.
+  f.ex->submit_unchanged("A");
+  CHECK(f.ex->apply().empty());
+  auto held = f.ex->held();
+  REQUIRE(held.size() == 2);
+  CHECK(held.at(f.quota(1)).reason == "y");
+
+  // Someone reverts a knob: an unchanged submission still rewrites it (the set is not "settled" any more).
+  f.node.write(f.ctr(1), "cpu.cfs_quota_us", "-1");
+  CHECK(f.ex->reassert() == 1);
+  f.ex->submit_unchanged("A");
+  auto d2 = f.ex->apply();
+  REQUIRE(d2.size() == 1);
+  CHECK(f.quota_file(1) == "60000");
+
+  f.ex->withdraw("A");
+  f.ex->apply();
+  CHECK(f.ex->last_sequence("A").empty());
+  CHECK(f.quota_file(0) == "-1");
+  // A plain set submission has no known order.
+  f.ex->submit_sequence("B", seq);
+  f.ex->apply();
+  CHECK(f.ex->last_sequence("B").size() == 3);
+  f.ex->submit("B", one(f.quota(0), 50000));
+  f.ex->apply();
+  CHECK(f.ex->last_sequence("B").empty());
+  f.ex->restore_all();
+  CHECK(f.ex->last_sequence("B").empty());
+}

@@ -1,6 +1,6 @@
 // A controller for runtime tests only: holds cpu quota (and burst) on pod and container cgroups from its policy
 // block, so the runtime can be exercised without depending on the real controllers' algorithms.
-//   testQuota: {quotaUs: N, burstUs: M, claim: all|even|odd|none|limited}
+//   testQuota: {quotaUs: N, burstUs: M, claim: all|even|odd|none|limited, periodMs: P (default 100)}
 // Containers get N, pods get N × containers (a pod quota below its containers' is EINVAL on v1), burst min(M, N).
 // limited: like the CPU burst controller, claim a container's quota only when its original value (as the KnobView
 // tells it; N when unknown) is a limit, i.e. the decision depends on what the executor reports about the knob.
@@ -25,12 +25,15 @@ class TestQuota final : public agent::Controller {
     std::string claim = b.value("claim", "all");
     if (claim != "all" && claim != "even" && claim != "odd" && claim != "none" && claim != "limited")
       return "testQuota.claim: must be all, even, odd, none or limited";
+    if (b.contains("periodMs") && (!b["periodMs"].is_number_integer() || b["periodMs"].get<int64_t>() < 1))
+      return "testQuota.periodMs: must be an integer >= 1";
+    period_ = std::chrono::milliseconds(b.value("periodMs", 100));
     quota_ = b.value("quotaUs", 50000);
     burst_ = b.value("burstUs", 0);
     claim_ = claim;
     return std::nullopt;
   }
-  std::chrono::milliseconds period() const override { return std::chrono::milliseconds(100); }
+  std::chrono::milliseconds period() const override { return period_; }
   void decide(const agent::Snapshot& snap, agent::Blackboard& board, agent::IntentSink& out) override {
     if (claim_ == "none") return;
     size_t i = 0;
@@ -58,6 +61,7 @@ class TestQuota final : public agent::Controller {
  private:
   int64_t quota_ = -1, burst_ = 0;
   std::string claim_ = "none";
+  std::chrono::milliseconds period_{100};
 };
 
 SLO_REGISTER_CONTROLLER(TestQuota, 1000);
