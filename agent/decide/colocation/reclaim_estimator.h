@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/decide/colocation/decaying_histogram.h"
@@ -78,7 +79,7 @@ class ReclaimEstimator {
   std::pair<double, int64_t> share(const PodHistory& h, double now_s) const;
 
   ReclaimSettings s_;
-  std::map<std::string, PodHistory> pods_;
+  std::unordered_map<std::string, PodHistory> pods_;  // pod key → history
 };
 
 }  // namespace slo::colocation

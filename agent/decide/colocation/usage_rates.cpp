@@ -25,8 +25,7 @@ std::optional<double> UsageRates::last(const std::string& key) const {
 }
 
 void UsageRates::forget_older_than(std::chrono::steady_clock::time_point before) {
-  for (auto it = entries_.begin(); it != entries_.end();)
-    it = it->second.at < before ? entries_.erase(it) : std::next(it);
+  std::erase_if(entries_, [&](const auto& kv) { return kv.second.at < before; });
 }
 
 }  // namespace slo::colocation

@@ -3,9 +3,9 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace slo::colocation {
 
@@ -24,7 +24,8 @@ class UsageRates {
     std::chrono::steady_clock::time_point at{};
     std::optional<double> rate;
   };
-  std::map<std::string, Entry> entries_;
+  // Hashed: cgroup paths share long prefixes ("kubepods/burstable/pod…"), which a tree compares again and again.
+  std::unordered_map<std::string, Entry> entries_;
 };
 
 }  // namespace slo::colocation

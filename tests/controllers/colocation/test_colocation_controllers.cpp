@@ -2,6 +2,9 @@
 
 #include <prometheus/registry.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include "agent/decide/colocation/batch_resources_controller.h"
 #include "agent/decide/colocation/be_suppression_controller.h"
 #include "agent/decide/colocation/node_usage.h"
@@ -475,4 +478,84 @@ TEST_CASE("BE suppression: hot cgroups only on the tick before a decision (100 m
   }
   // Decisions at 0, 200, 400, 600 ms; marked at 0 (first), then at 100, 300, 500, 700 (the tick before each).
   CHECK(hot_ticks == "11010101");
+}
+
+// Not run by default (hidden tag): per-decide CPU cost of the colocation controllers on an N-pod snapshot, as the
+// daemon calls them (100 ms ticks; BE suppression every tick, deciding every 200 ms; Reclaimed and BatchResources
+// every second). `test_colocation_controllers "[.perf]"` prints the figures; docs/benchmarks-colocation.md.
+TEST_CASE("perf: colocation decide cost at 200 and 500 pods", "[.perf]") {
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  };
+  for (int run = 0; run < 4; ++run) {
+    const int npods = run % 2 ? 500 : 200;
+    const bool tiers = run < 2;  // then without tier stats: the per-pod fallback
+    Fixture f;
+    BeSuppressionController be;
+    ReclaimedController rc;
+    BatchResourcesController br;
+    agent::ControllerContext ctx{f.host, f.registry, &f.cluster};
+    be.init(ctx);
+    rc.init(ctx);
+    REQUIRE_FALSE(be.configure(json::object()));
+    REQUIRE_FALSE(rc.configure(json::object()));
+    REQUIRE_FALSE(br.configure(json::object()));
+    auto t0 = Clock::now();
+    std::vector<agent::PodState> pods;
+    for (int i = 0; i < npods; ++i) {
+      bool ls = i % 2 == 0;
+      char uid[40];
+      std::snprintf(uid, sizeof uid, "%08x-1111-2222-3333-%012x", i, i);
+      auto p = pod("pod-" + std::to_string(i), ls ? model::QosClass::LS : model::QosClass::BE, 0, t0, 0, 1 << 28);
+      p.pod.namespace_ = "team-" + std::to_string(i % 7);
+      p.cgroup = std::string("kubepods/") + (ls ? "burstable" : "besteffort") + "/pod" + uid;
+      for (int c = 0; c < 2; ++c) {
+        agent::ContainerState cs;
+        cs.spec.name = "c" + std::to_string(c);
+        if (ls) cs.spec.requests.cpu_millis = 500;
+        cs.cgroup = p.cgroup + "/" + std::string(64, static_cast<char>('a' + c));
+        p.containers.push_back(cs);
+      }
+      pods.push_back(std::move(p));
+    }
+    auto snap = f.snap(t0, pods);
+    agent::Blackboard runq;  // RunqLatency's output: every LS pod, under any SLO
+    for (const auto& p : snap.pods)
+      if (p.pod.qos != model::QosClass::BE) runq.runq_p99_seconds[p.pod.key()] = 0.001;
+    const int ticks = 300;  // 30 s of 100 ms ticks
+    double be_us = 0, rc_us = 0, br_us = 0;
+    int be_decisions = 0, rc_calls = 0;
+    for (int i = 0; i < ticks; ++i) {
+      snap.now = t0 + i * std::chrono::milliseconds(100);
+      for (auto& p : snap.pods) {
+        *p.stats.cpu_usage_ns += 50'000'000;
+        p.stats.cpu_stat_at = snap.now;
+      }
+      if (tiers)
+        set_tiers(snap, static_cast<uint64_t>(i) * 5'000'000'000ull, static_cast<uint64_t>(i) * 2'000'000'000ull,
+                  snap.now);
+      if (i % 10 == 0) snap.node.cpu_busy_ns = static_cast<uint64_t>(i) * 8'000'000'000ull;
+      agent::Blackboard b = runq;
+      Sink s;
+      double a = cpu_now();
+      be.decide(snap, b, s);
+      be_us += cpu_now() - a;
+      if (i % 2 == 0) ++be_decisions;
+      if (i % 10 == 0) {
+        a = cpu_now();
+        rc.decide(snap, b, s);
+        rc_us += cpu_now() - a;
+        a = cpu_now();
+        br.decide(snap, b, s);
+        br_us += cpu_now() - a;
+        ++rc_calls;
+      }
+    }
+    std::printf("%d pods, %s: BeSuppression %.1f us per tick (%d ticks, %d decisions); Reclaimed %.1f us per decide; "
+                "BatchResources %.1f us per decide (CPU time)\n",
+                npods, tiers ? "tier stats" : "no tier stats", be_us / ticks, ticks, be_decisions, rc_us / rc_calls, br_us / rc_calls);
+    CHECK(be.last().ls_usage_cores > 0);
+  }
 }
