@@ -12,8 +12,10 @@
 #include <cstdio>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "bpf/libbpf_messages.h"
@@ -75,6 +77,7 @@ struct SchedProbe::Impl {
   detail::TrackedMap tracked;
   std::deque<uint32_t> free_slots;  // FIFO: a freed slot is reused last, so late samples of a gone pod fade out
   int ncpus = 0;
+  mutable bool no_batch = false;  // the kernel refused BPF_MAP_LOOKUP_BATCH on the histogram array (< 5.7)
   const std::function<void(const ThrottleEvent&)>* sink = nullptr;  // set only during drain
 
   ~Impl() { reset(); }
@@ -227,6 +230,62 @@ bool SchedProbe::read(uint64_t cgroup_id, RunqHistogram& out) const {
     out.sum_ns += h.sum_ns;
   }
   return true;
+}
+
+void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHistogram>& out,
+                           std::vector<char>& ok) const {
+  out.assign(ids.size(), RunqHistogram{});
+  ok.assign(ids.size(), 0);
+  std::vector<std::pair<uint32_t, size_t>> slots;  // slot → index in ids, sorted by slot
+  slots.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); i++)
+    if (const uint32_t* slot = impl_->tracked.find(ids[i])) slots.emplace_back(*slot, i);
+  std::sort(slots.begin(), slots.end());
+  const int fd = bpf_map__fd(impl_->skel->maps.hists);
+  const size_t ncpus = static_cast<size_t>(impl_->ncpus);
+  auto add_up = [&](const slo_runq_hist* per_cpu, size_t i) {
+    RunqHistogram& h = out[i];
+    for (size_t c = 0; c < ncpus; c++) {
+      for (int b = 0; b < kRunqBuckets; b++) h.buckets[static_cast<size_t>(b)] += per_cpu[c].buckets[b];
+      h.sum_ns += per_cpu[c].sum_ns;
+    }
+    ok[i] = 1;
+  };
+  constexpr int kKernelENOTSUPP = 524;  // the kernel's "no batch op for this map type" (not in the uapi headers)
+  // Slots a few apart are read together (the unused ones in between are cheap to copy); far apart, separately.
+  constexpr uint32_t kMaxGap = 8;
+  std::vector<uint32_t> keys;
+  std::vector<slo_runq_hist> values;
+  for (size_t first = 0; first < slots.size();) {
+    size_t last = first;
+    while (last + 1 < slots.size() && slots[last + 1].first - slots[last].first <= kMaxGap) last++;
+    const uint32_t lo = slots[first].first, hi = slots[last].first;
+    bool done = false;
+    if (!impl_->no_batch && last > first) {
+      uint32_t count = hi - lo + 1, prev = lo - 1, next = 0;
+      keys.resize(count);
+      values.resize(static_cast<size_t>(count) * ncpus);
+      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      // in_batch is the key before the first one returned.
+      int rc = bpf_map_lookup_batch(fd, lo ? &prev : nullptr, &next, keys.data(), values.data(), &count, &opts);
+      if (rc == 0 || (rc < 0 && errno == ENOENT)) {
+        for (size_t k = first, j = 0; k <= last; k++) {
+          while (j < count && keys[j] < slots[k].first) j++;
+          if (j < count && keys[j] == slots[k].first) add_up(&values[j * ncpus], slots[k].second);
+        }
+        done = true;
+      } else if (errno == EINVAL || errno == kKernelENOTSUPP || errno == EOPNOTSUPP) {
+        impl_->no_batch = true;
+      }
+    }
+    if (!done)
+      for (size_t k = first; k <= last; k++) {
+        values.resize(ncpus);
+        uint32_t key = slots[k].first;
+        if (bpf_map_lookup_elem(fd, &key, values.data()) == 0) add_up(values.data(), slots[k].second);
+      }
+    first = last + 1;
+  }
 }
 
 SchedProbeCounters SchedProbe::counters() const {

@@ -83,6 +83,10 @@ class SchedProbe {
   size_t tracked_count() const;
   // Cumulative run-queue histogram since track(), summed over CPUs. False when not tracked or the read fails.
   bool read(uint64_t cgroup_id, RunqHistogram& out) const;
+  // read() of many ids with few syscalls: slots close to each other are read by one BPF_MAP_LOOKUP_BATCH (per-id
+  // lookups where the kernel lacks batch ops for this map). out[i] and ok[i] answer ids[i] (ok 0: not tracked or
+  // the read failed).
+  void read_many(const std::vector<uint64_t>& ids, std::vector<RunqHistogram>& out, std::vector<char>& ok) const;
   SchedProbeCounters counters() const;
   // Run counts and times of the attached programs.
   std::vector<ProgramStats> program_stats() const;

@@ -35,6 +35,11 @@ void SchedProbe::untrack(uint64_t) {}
 bool SchedProbe::tracked(uint64_t) const { return false; }
 size_t SchedProbe::tracked_count() const { return 0; }
 bool SchedProbe::read(uint64_t, RunqHistogram&) const { return false; }
+void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHistogram>& out,
+                           std::vector<char>& ok) const {
+  out.assign(ids.size(), RunqHistogram{});
+  ok.assign(ids.size(), 0);
+}
 SchedProbeCounters SchedProbe::counters() const { return {}; }
 std::vector<ProgramStats> SchedProbe::program_stats() const { return {}; }
 int enable_run_time_stats() { return -95; }  // -EOPNOTSUPP

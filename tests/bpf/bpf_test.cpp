@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -293,4 +295,100 @@ TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod mar
           if (l.name == "pod") pods_with_hist.insert(l.value);
   CHECK(pods_with_hist.count("busy"));
   CHECK(pods_with_hist.count("idle"));
+}
+
+TEST_CASE("read_many: one batched read per run of nearby slots gives what read() gives, untracked ids fail") {
+  CpuTestCgroups cg;
+  std::string error;
+  auto probe = SchedProbe::open(options_for(cg), &error);
+  INFO(error);
+  REQUIRE(probe);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 20; i++) {
+    ids.push_back(id_of(cg.make("p" + std::to_string(i))));
+    REQUIRE(probe->track(ids.back(), &error));  // slots 0..19
+  }
+  // Free slots 1..12: the tracked slots form a lone slot (0) and a run (13..19) far from it.
+  for (int i = 1; i <= 12; i++) probe->untrack(ids[static_cast<size_t>(i)]);
+  cg.spawn("p0", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
+  cg.spawn("p15", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  std::vector<RunqHistogram> before(ids.size()), after(ids.size()), many;
+  std::vector<char> ok;
+  for (size_t i = 0; i < ids.size(); i++) probe->read(ids[i], before[i]);
+  probe->read_many(ids, many, ok);
+  for (size_t i = 0; i < ids.size(); i++) probe->read(ids[i], after[i]);
+  REQUIRE(many.size() == ids.size());
+  REQUIRE(ok.size() == ids.size());
+  for (size_t i = 0; i < ids.size(); i++) {
+    INFO("pod p" << i);
+    const bool tracked = i == 0 || i >= 13;
+    CHECK(static_cast<bool>(ok[i]) == tracked);
+    if (!tracked) continue;
+    // Counters only grow: a read between two reads lies between them, bucket by bucket.
+    for (size_t b = 0; b < many[i].buckets.size(); b++) {
+      CHECK(before[i].buckets[b] <= many[i].buckets[b]);
+      CHECK(many[i].buckets[b] <= after[i].buckets[b]);
+    }
+    CHECK(before[i].sum_ns <= many[i].sum_ns);
+    CHECK(many[i].sum_ns <= after[i].sum_ns);
+  }
+  CHECK(many[0].count() > 50);
+  CHECK(many[15].count() > 50);
+  CHECK(many[14].count() == 0);
+  // An empty request, and only untracked ids.
+  probe->read_many({}, many, ok);
+  CHECK(many.empty());
+  probe->read_many({ids[1], ids[2]}, many, ok);
+  CHECK(ok == std::vector<char>{0, 0});
+}
+
+TEST_CASE("controller with BPF: a recreated pod cgroup is tracked anew once its old id has no waits") {
+  CpuTestCgroups cg;
+  const std::string rel = cg.top_rel();
+  const std::string dir = cg.make("pod");
+  slo::agent::HostInfo host;
+  host.cgroup_root = cg.root();
+  host.proc_root = "/proc";
+  host.mode = cg.mode();
+  slo::agent::runq::RunqLatencyController c;
+  auto cap = c.probe(host);
+  INFO(cap.reason);
+  REQUIRE(cap.supported);
+  REQUIRE(c.source() == slo::agent::runq::RunqLatencyController::Source::bpf);
+  prometheus::Registry reg;
+  slo::agent::ControllerContext ctx{host, reg};
+  c.init(ctx);
+  slo::agent::Snapshot snap;
+  snap.host = &host;
+  snap.now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  snap.pods.push_back(test_pod("pod", rel + "/pod"));
+  NoWrites sink;
+  auto decide = [&](std::chrono::seconds later) {
+    snap.now += later;
+    slo::agent::Blackboard board;
+    c.decide(snap, board, sink);
+    return board;
+  };
+  decide(std::chrono::seconds(0));
+  const uint64_t old_id = c.status()["pods"]["test/pod"]["cgroup_id"].get<uint64_t>();
+  CHECK(old_id == id_of(dir));
+
+  // kubelet-style recreation: same path, new directory (new kernfs id). No task waits in the old one any more.
+  REQUIRE(std::filesystem::remove(dir));
+  cg.make("pod");
+  const uint64_t new_id = id_of(dir);
+  REQUIRE(new_id != old_id);
+  // Within the re-check interval an idle pod's id is not re-read (no stat per pod per tick)...
+  decide(std::chrono::seconds(1));
+  CHECK(c.status()["pods"]["test/pod"]["cgroup_id"].get<uint64_t>() == old_id);
+  // ...after it, the idle pod's directory is checked and the new cgroup tracked from an empty histogram.
+  decide(std::chrono::seconds(5));
+  CHECK(c.status()["pods"]["test/pod"]["cgroup_id"].get<uint64_t>() == new_id);
+  cg.spawn("pod", 1, [] { slo::test::spin_sleep_forever(20, 1000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto board = decide(std::chrono::seconds(1));
+  CHECK(board.runq_p99_seconds.count("test/pod"));
+  CHECK(c.status()["pods"]["test/pod"]["interval_samples"].get<uint64_t>() > 50);
 }

@@ -223,6 +223,27 @@ TEST_CASE("controller in schedstat mode: probe names the fallback, p99 on the bl
   CHECK(st["pods"]["ns/pod1"]["interval_samples"] == 15);
   CHECK(c.explain("ns/pod1")[0]["published"] == true);
 
+  // pod1's QoS class changes: its series move to the new qos label (none left under the old one).
+  snap.pods[0].pod.qos = slo::model::QosClass::LSR;
+  schedstat(t, 200, 200, 9'000'000, 62'000'000, 14);  // pod1: 10 ms more wait over 5 slices
+  slo::agent::Blackboard board_qos;
+  c.decide(snap, board_qos, sink);
+  REQUIRE(board_qos.runq_p99_seconds.count("ns/pod1"));
+  fams = reg.Collect();
+  hist = family(fams, "sloagent_pod_runq_latency_seconds");
+  REQUIRE(hist);
+  std::vector<std::string> pod1_qos;
+  for (const auto& m : hist->metric) {
+    std::string pod, qos;
+    for (const auto& l : m.label) {
+      if (l.name == "pod") pod = l.value;
+      if (l.name == "qos") qos = l.value;
+    }
+    if (pod == "pod1") pod1_qos.push_back(qos);
+  }
+  CHECK(pod1_qos == std::vector<std::string>{"LSR"});
+  snap.pods[0].pod.qos = slo::model::QosClass::LS;
+
   // pod1 leaves: its series go, its key is no longer published.
   snap.pods.erase(snap.pods.begin());
   slo::agent::Blackboard board3;

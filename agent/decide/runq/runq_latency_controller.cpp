@@ -1,7 +1,9 @@
 #include "agent/decide/runq/runq_latency_controller.h"
 
 #include <filesystem>
-#include <set>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include "agent/runtime/log.h"
 #include "bpf/cgroup_id.h"
@@ -11,6 +13,10 @@ namespace slo::agent::runq {
 namespace {
 constexpr std::string_view kComponent = "runq";
 constexpr const char* kPolicyKey = "runqLatencyStrategy";
+// A tracked cgroup whose interval had waits is the live one (a recreated directory has a new kernfs id, which the
+// probe does not count for), so only pods without waits need a stat() of their directory to notice a recreated
+// cgroup, and at most this often (the controller's default period: then every decide checks, as before).
+constexpr auto kIdleIdRecheck = std::chrono::seconds(5);
 }  // namespace
 
 RunqLatencyController::RunqLatencyController(RunqOptions options) : options_(options) {}
@@ -100,8 +106,13 @@ void RunqLatencyController::drop(const std::string& key) {
   if (it == pods_.end()) return;
   if (probe_ && it->second.cgroup_id) probe_->untrack(it->second.cgroup_id);
   if (sampler_) sampler_->forget(key);
-  if (metrics_) metrics_->remove_pod(it->second.labels);
+  if (metrics_ && it->second.series) metrics_->remove_pod(it->second.labels);
   pods_.erase(it);
+}
+
+RunqMetrics::Series& RunqLatencyController::series_of(PodTrack& t) {
+  if (!t.series) t.series = &metrics_->series(t.labels);
+  return *t.series;
 }
 
 int RunqLatencyController::throttle_epoll_fd() const { return probe_ ? probe_->throttle_epoll_fd() : -1; }
@@ -116,32 +127,39 @@ void RunqLatencyController::drain_throttles() {
     if (it == per_id.end()) continue;
     t.throttle_events += it->second;
     t.throttled_this_interval = true;
-    if (metrics_) metrics_->count_throttle_events(t.labels, it->second);
+    if (metrics_) series_of(t).throttles->Increment(static_cast<double>(it->second));
   }
 }
 
 std::optional<bpf::RunqHistogram> RunqLatencyController::interval_histogram(const std::string& key, PodTrack& t,
-                                                                            const std::string& dir) {
-  if (source_ == Source::schedstat) return sampler_->sample(key, dir);
-  int err = 0;
-  auto id = bpf::cgroup_id_of(dir, &err);
-  if (!id) return std::nullopt;  // gone (or not yet created): nothing to measure
-  if (t.cgroup_id != *id) {
-    // New pod, or its cgroup was recreated (new inode): start a fresh histogram.
-    if (t.cgroup_id) probe_->untrack(t.cgroup_id);
-    t.cgroup_id = 0;
-    std::string error;
-    if (!probe_->track(*id, &error)) {
-      log::once(log::Level::warn, kComponent, "track:" + key, "cannot track pod " + key + ": " + error);
-      return std::nullopt;
-    }
-    t.cgroup_id = *id;
-    t.last = bpf::RunqHistogram{};
+                                                                            std::chrono::steady_clock::time_point now,
+                                                                            const bpf::RunqHistogram* cumulative) {
+  if (source_ == Source::schedstat) return sampler_->sample(key, t.dir);
+  bpf::RunqHistogram delta;
+  if (t.cgroup_id && cumulative) {
+    delta = cumulative->since(t.last);
+    t.last = *cumulative;
+    if (delta.count() > 0 || now - t.id_checked < kIdleIdRecheck) return delta;
   }
-  bpf::RunqHistogram now;
-  if (!probe_->read(t.cgroup_id, now)) return std::nullopt;
-  bpf::RunqHistogram delta = now.since(t.last);
-  t.last = now;
+  int err = 0;
+  auto id = bpf::cgroup_id_of(t.dir, &err);
+  if (!id) return std::nullopt;  // gone (or not yet created): nothing to measure
+  t.id_checked = now;
+  if (t.cgroup_id == *id) return delta;
+  // New pod, or its cgroup was recreated (new inode): start a fresh histogram.
+  if (t.cgroup_id) probe_->untrack(t.cgroup_id);
+  t.cgroup_id = 0;
+  std::string error;
+  if (!probe_->track(*id, &error)) {
+    log::once(log::Level::warn, kComponent, "track:" + key, "cannot track pod " + key + ": " + error);
+    return std::nullopt;
+  }
+  t.cgroup_id = *id;
+  t.last = bpf::RunqHistogram{};
+  bpf::RunqHistogram fresh;
+  if (!probe_->read(t.cgroup_id, fresh)) return std::nullopt;
+  delta = fresh.since(t.last);
+  t.last = fresh;
   return delta;
 }
 
@@ -151,32 +169,57 @@ void RunqLatencyController::decide(const Snapshot& snap, Blackboard& board, Inte
     while (!pods_.empty()) drop(pods_.begin()->first);
     return;
   }
-  std::set<std::string> seen;
+  const uint64_t gen = ++generation_;
   for (const PodState& ps : snap.pods) {
     if (ps.cgroup.empty() || ps.pod.terminal()) continue;
-    std::string key = ps.pod.key();
-    seen.insert(key);
-    PodTrack& t = pods_[key];
-    t.labels = PodLabels{ps.pod.namespace_, ps.pod.name, std::string(model::to_string(ps.pod.qos))};
-    t.cgroup = ps.cgroup;
+    key_.assign(ps.pod.namespace_).append(1, '/').append(ps.pod.name);
+    auto it = pods_.find(key_);
+    if (it == pods_.end()) it = pods_.emplace(key_, PodTrack{}).first;
+    PodTrack& t = it->second;
+    t.seen = gen;
+    const std::string_view qos = model::to_string(ps.pod.qos);
+    if (t.labels.pod.empty() || t.labels.namespace_ != ps.pod.namespace_ || t.labels.pod != ps.pod.name ||
+        t.labels.qos != qos) {
+      // A new pod, or its QoS class changed: series under the old labels go (new ones appear with the next sample).
+      if (t.series) metrics_->remove_pod(t.labels);
+      t.series = nullptr;
+      t.labels = PodLabels{ps.pod.namespace_, ps.pod.name, std::string(qos)};
+    }
+    if (t.cgroup != ps.cgroup || t.dir.empty()) {
+      t.cgroup = ps.cgroup;
+      t.dir = cgroup_dir(t.cgroup);
+    }
   }
   for (auto it = pods_.begin(); it != pods_.end();) {
     auto next = std::next(it);
-    if (!seen.count(it->first)) drop(it->first);
+    if (it->second.seen != gen) drop(it->first);
     it = next;
   }
 
   drain_throttles();
+  // Every tracked pod's histogram in one batched read (pods_ does not change until the loop below).
+  read_ids_.clear();
+  if (probe_)
+    for (const auto& [key, t] : pods_)
+      if (t.cgroup_id) read_ids_.push_back(t.cgroup_id);
+  if (!read_ids_.empty()) probe_->read_many(read_ids_, read_hists_, read_ok_);
+  size_t next_read = 0;
   for (auto& [key, t] : pods_) {
-    auto h = interval_histogram(key, t, cgroup_dir(t.cgroup));
+    const bpf::RunqHistogram* cumulative = nullptr;
+    if (probe_ && t.cgroup_id) {
+      if (read_ok_[next_read]) cumulative = &read_hists_[next_read];
+      next_read++;
+    }
+    auto h = interval_histogram(key, t, snap.now, cumulative);
     t.interval_samples = h ? h->count() : 0;
     t.p99.reset();
     if (h && h->count() > 0) {
       t.p99 = h->quantile_seconds(0.99);
       board.runq_p99_seconds[key] = *t.p99;
       if (metrics_) {
-        metrics_->observe(t.labels, *h);
-        metrics_->set_p99(t.labels, *t.p99);
+        RunqMetrics::Series& series = series_of(t);
+        metrics_->observe(series, *h);
+        series.p99->Set(*t.p99);
       }
     }
     if (t.throttled_this_interval) board.hot_cgroups.insert(t.cgroup);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/decide/runq/runq_metrics.h"
 #include "agent/decide/runq/schedstat_sampler.h"
@@ -56,19 +57,27 @@ class RunqLatencyController : public Controller {
  private:
   struct PodTrack {
     PodLabels labels;
+    RunqMetrics::Series* series = nullptr;  // of `labels`, fetched at the pod's first sample (series_of)
     std::string cgroup;       // relative pod cgroup (for hot_cgroups)
+    std::string dir;          // cgroup_dir(cgroup), kept so a tick builds no path
     uint64_t cgroup_id = 0;   // BPF: tracked kernfs id
+    std::chrono::steady_clock::time_point id_checked{};  // BPF: when cgroup_id was last compared with the directory
     bpf::RunqHistogram last;  // BPF: cumulative histogram at the previous interval
     std::optional<double> p99;
     uint64_t interval_samples = 0;
     uint64_t throttle_events = 0;  // cumulative
     bool throttled_this_interval = false;
+    uint64_t seen = 0;  // decide() generation that last saw the pod
   };
 
   std::string cgroup_dir(const std::string& rel) const;
   void drop(const std::string& key);
+  RunqMetrics::Series& series_of(PodTrack& t);  // metrics_ must be set
   void drain_throttles();
-  std::optional<bpf::RunqHistogram> interval_histogram(const std::string& key, PodTrack& t, const std::string& dir);
+  // `cumulative`: BPF only, the tracked id's histogram read this tick (nullptr: not tracked or the read failed).
+  std::optional<bpf::RunqHistogram> interval_histogram(const std::string& key, PodTrack& t,
+                                                       std::chrono::steady_clock::time_point now,
+                                                       const bpf::RunqHistogram* cumulative);
 
   RunqOptions options_;
   bool enabled_ = true;
@@ -80,6 +89,12 @@ class RunqLatencyController : public Controller {
   std::unique_ptr<SchedstatSampler> sampler_;
   std::unique_ptr<RunqMetrics> metrics_;
   std::map<std::string, PodTrack> pods_;  // pod key → state
+  uint64_t generation_ = 0;               // decide() calls
+  std::string key_;                       // scratch for a pod's key
+  // Scratch of the batched histogram read (one SchedProbe::read_many per decide instead of a syscall per pod).
+  std::vector<uint64_t> read_ids_;
+  std::vector<bpf::RunqHistogram> read_hists_;
+  std::vector<char> read_ok_;
 };
 
 }  // namespace slo::agent::runq

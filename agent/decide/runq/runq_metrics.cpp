@@ -55,12 +55,13 @@ RunqMetrics::Series& RunqMetrics::series(const PodLabels& k) {
   return series_.emplace(k, s).first->second;
 }
 
-void RunqMetrics::observe(const PodLabels& k, const bpf::RunqHistogram& interval) {
+void RunqMetrics::observe(const PodLabels& k, const bpf::RunqHistogram& interval) { observe(series(k), interval); }
+
+void RunqMetrics::observe(Series& s, const bpf::RunqHistogram& interval) {
   // One increment per finite bound plus the +Inf bucket: exactly our buckets (the last one is open-ended).
-  std::vector<double> increments;
-  increments.reserve(interval.buckets.size());
-  for (uint64_t c : interval.buckets) increments.push_back(static_cast<double>(c));
-  series(k).latency->ObserveMultiple(increments, static_cast<double>(interval.sum_ns) * 1e-9);
+  increments_.clear();
+  for (uint64_t c : interval.buckets) increments_.push_back(static_cast<double>(c));
+  s.latency->ObserveMultiple(increments_, static_cast<double>(interval.sum_ns) * 1e-9);
 }
 
 void RunqMetrics::set_p99(const PodLabels& k, double seconds) { series(k).p99->Set(seconds); }

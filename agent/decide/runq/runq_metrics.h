@@ -27,7 +27,18 @@ struct PodLabels {
 
 class RunqMetrics {
  public:
+  // A pod's series; the controller keeps the pointer (valid until remove_pod) so a tick does no label lookups.
+  struct Series {
+    prometheus::Histogram* latency = nullptr;
+    prometheus::Gauge* p99 = nullptr;
+    prometheus::Counter* throttles = nullptr;
+  };
+
   explicit RunqMetrics(prometheus::Registry& registry);
+
+  // The pod's series, created on first use.
+  Series& series(const PodLabels& k);
+  void observe(Series& s, const bpf::RunqHistogram& interval);
 
   // Histogram bucket bounds in seconds (the BPF log2 µs buckets: 2 µs … 2^26 µs, then +Inf).
   static std::vector<double> bucket_bounds();
@@ -43,12 +54,6 @@ class RunqMetrics {
   void remove_pod(const PodLabels& k);
 
  private:
-  struct Series {
-    prometheus::Histogram* latency = nullptr;
-    prometheus::Gauge* p99 = nullptr;
-    prometheus::Counter* throttles = nullptr;
-  };
-  Series& series(const PodLabels& k);
 
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Gauge>& p99_;
@@ -58,6 +63,7 @@ class RunqMetrics {
   prometheus::Gauge* source_series_ = nullptr;
   std::map<std::string, std::pair<prometheus::Counter*, uint64_t>> lost_series_;
   std::map<PodLabels, Series> series_;
+  std::vector<double> increments_;  // observe()'s scratch
 };
 
 }  // namespace slo::agent::runq
