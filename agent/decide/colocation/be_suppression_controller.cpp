@@ -142,7 +142,7 @@ void BeSuppressionController::decide(const agent::Snapshot& snap, agent::Blackbo
 // The observer reads hot cgroups at the start of the NEXT tick, so they are marked only on the tick before a
 // decision is due (with the default 100 ms tick and 200 ms period: every other tick); slow ticks read everything
 // anyway. What is marked: the kubepods and besteffort tier cgroups, whose difference is the LS usage; every pod's
-// cgroup only while the snapshot has no tier usage (a runtime or tree without it), for the per-pod sums.
+// cgroup only while there is no tier usage (a runtime or tree without it), for the per-pod sums.
 void BeSuppressionController::mark_hot(const agent::Snapshot& snap, agent::Blackboard& board) {
   const auto gap = last_called_ ? snap.now - *last_called_ : std::chrono::steady_clock::duration::zero();
   last_called_ = snap.now;
@@ -156,7 +156,7 @@ void BeSuppressionController::mark_hot(const agent::Snapshot& snap, agent::Black
     board.hot_cgroups.insert(kubepods_);
     board.hot_cgroups.insert(besteffort_);
   }
-  if (NodeUsage::tiers_available(snap)) return;
+  if (NodeUsage::tiers_available(snap) || usage_.tiers_recent(snap.now)) return;
   for (const auto& p : snap.pods)
     if (!p.cgroup.empty()) board.hot_cgroups.insert(p.cgroup);
 }

@@ -14,7 +14,12 @@ bool NodeUsage::tiers_available(const agent::Snapshot& snap) {
   return snap.tiers.kubepods.cpu_usage_ns.has_value() && snap.tiers.besteffort.cpu_usage_ns.has_value();
 }
 
+bool NodeUsage::tiers_recent(std::chrono::steady_clock::time_point now) const {
+  return tiers_seen_at_ && now - *tiers_seen_at_ <= kTierGrace;
+}
+
 void NodeUsage::update(const agent::Snapshot& snap, Detail detail) {
+  if (detail == Detail::totals && !tiers_available(snap) && tiers_recent(snap.now)) return;  // a gap: hold
   ls_cpu_ = be_cpu_ = 0;
   pods_mem_ = 0;
   any_rate_ = false;
@@ -22,6 +27,7 @@ void NodeUsage::update(const agent::Snapshot& snap, Detail detail) {
   per_pod_ = detail == Detail::per_pod || !from_tiers_;
   const auto& kube = snap.tiers.kubepods;
   if (from_tiers_) {
+    tiers_seen_at_ = snap.now;
     const auto& be = snap.tiers.besteffort;
     auto k = tier_rates_.update(kKubepods, *kube.cpu_usage_ns, kube.cpu_stat_at);
     auto b = tier_rates_.update(kBesteffort, *be.cpu_usage_ns, be.cpu_stat_at);

@@ -29,6 +29,10 @@ class NodeUsage {
 
   // Feeds one snapshot. Pods without a cgroup are skipped; a first sample (or a counter reset) has no rate.
   void update(const agent::Snapshot& snap, Detail detail = Detail::per_pod);
+  // Tier usage was seen within kTierGrace before `now`: a snapshot without it (the runtime re-resolving the pod set)
+  // is a gap, not a reason to switch to the pods' sums, whose rates are not kept up to date meanwhile.
+  bool tiers_recent(std::chrono::steady_clock::time_point now) const;
+  static constexpr std::chrono::seconds kTierGrace{5};
 
   // CPU rate of a pod in the last per_pod update (nullopt: no rate yet, no cgroup, or a totals update).
   std::optional<double> pod_cpu_cores(const agent::PodState& p) const;
@@ -54,6 +58,7 @@ class NodeUsage {
   std::optional<uint64_t> last_busy_kubepods_ns_;  // kubepods usage read with last_busy_ns_ (tiers only)
   std::chrono::steady_clock::time_point last_busy_at_{};
   std::chrono::steady_clock::time_point last_forget_{};
+  std::optional<std::chrono::steady_clock::time_point> tiers_seen_at_;
 };
 
 }  // namespace slo::colocation

@@ -436,6 +436,34 @@ TEST_CASE("BE suppression: LS usage from the tier cgroups (kubepods - besteffort
   CHECK(c.last().system_usage_cores == Approx(2.0));
   // 16 × 50 % − 3 − 2 = 3
   CHECK(c.last().budget == Approx(3.0).margin(0.01));
+  // A snapshot without tier stats right after (the runtime re-resolved the pod set and has not re-read the tiers):
+  // a gap, held — not a switch to the pods' sums, whose rates were not kept meanwhile.
+  {
+    auto s = snap(3);
+    s.tiers = {};
+    agent::Blackboard b;
+    Sink k;
+    c.decide(s, b, k);
+    CHECK(c.last().ls_usage_cores == Approx(3.0));
+    CHECK_FALSE(b.hot_cgroups.count("kubepods/podweb"));
+  }
+  // Tier stats gone for longer than the grace: the pods' sums (and their cgroups hot).
+  {
+    auto late = [&](int i) {
+      auto s = snap(i);
+      s.tiers = {};
+      s.now = t0 + std::chrono::seconds(10) + i * std::chrono::milliseconds(200);
+      for (auto& p : s.pods) p.stats.cpu_stat_at = s.now;
+      return s;
+    };
+    for (int i = 4; i < 6; ++i) {
+      agent::Blackboard b;
+      Sink k;
+      c.decide(late(i), b, k);
+      if (i == 5) CHECK(b.hot_cgroups.count("kubepods/podweb"));
+    }
+    CHECK(c.last().ls_usage_cores == Approx(1.0));
+  }
 
   // Tier stats missing (a tree without tier cgroups): back to the pods' sums, and the pods are marked.
   BeSuppressionController p;
