@@ -117,16 +117,29 @@ std::optional<cg::KnobValue> Executor::original(const cg::KnobRef& ref) const {
   return current(ref);  // never changed by us: the current value is the original
 }
 
-std::map<cg::KnobRef, Executor::Held> Executor::held() const {
-  std::map<cg::KnobRef, Held> out;
+void Executor::for_each_held(
+    const std::function<void(const cg::KnobRef&, const std::string&, const Intent&)>& f) const {
   for (const auto& [ref, owner] : owners_) {
     auto c = claims_.find(owner);
     if (c == claims_.end()) continue;
     auto i = c->second.find(ref);
     if (i == c->second.end()) continue;
-    out.emplace(ref, Held{owner, i->second.value, i->second.reason});
+    f(ref, owner, i->second);
   }
+}
+
+std::map<cg::KnobRef, Executor::Held> Executor::held() const {
+  std::map<cg::KnobRef, Held> out;
+  for_each_held([&](const cg::KnobRef& ref, const std::string& owner, const Intent& in) {
+    out.emplace_hint(out.end(), ref, Held{owner, in.value, in.reason});
+  });
   return out;
+}
+
+size_t Executor::held_count() const {
+  size_t n = 0;
+  for_each_held([&](const cg::KnobRef&, const std::string&, const Intent&) { ++n; });
+  return n;
 }
 
 std::vector<Decision> Executor::apply() {

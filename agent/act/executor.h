@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -111,6 +112,9 @@ class Executor final : public KnobView {
   };
   // Knobs currently owned, with the owner's wanted value and reason.
   std::map<cg::KnobRef, Held> held() const;
+  // The same without copying: f(ref, owner, intent) in knob order.
+  void for_each_held(const std::function<void(const cg::KnobRef&, const std::string&, const Intent&)>& f) const;
+  size_t held_count() const;
   const ExecutorStats& stats() const { return stats_; }
 
  private:

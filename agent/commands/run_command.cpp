@@ -16,6 +16,7 @@
 #include "agent/kube/kube_config.h"
 #include "agent/observe/file_pod_source.h"
 #include "agent/observe/pod_source_registry.h"
+#include "agent/runtime/memory_policy.h"
 #include "agent/runtime/agent.h"
 #include "agent/runtime/document.h"
 #include "agent/runtime/log.h"
@@ -104,6 +105,7 @@ std::string default_node_name() {
 }
 
 int run_agent(const std::vector<std::string>& args) {
+  limit_malloc_arenas();  // before any thread starts (memory_policy.h)
   std::vector<std::string> values = {"--node-name",    "--config",      "--pods-file",  "--policy-dir",
                                      "--cgroup-root",  "--resctrl-root", "--sysfs-root", "--proc-root",
                                      "--state-dir",    "--socket",      "--metrics-addr", "--kubepods-parent",

@@ -1,4 +1,5 @@
 #include "agent/runtime/agent.h"
+#include "agent/runtime/memory_policy.h"
 
 #include <sys/inotify.h>
 
@@ -491,6 +492,7 @@ void Agent::resolve() {
                          std::to_string(counts.containers_found) + " with cgroups)");
   force_all_ = true;  // level-triggered: every controller sees the new pod set at the next tick
   next_publish_ = {};  // and readers see the new pod set after it
+  trim_pending_ = true;  // the pod list's parse and the old pod set are garbage after that tick
   if (inotify_) watch_kubepods();
 }
 
@@ -677,6 +679,11 @@ void Agent::tick(bool all_due, bool force_slow) {
     next_publish_ = now + 10 * interval;
     publish();
   }
+  if (trim_pending_ && now >= next_trim_) {
+    trim_pending_ = false;
+    next_trim_ = now + 10 * interval;  // a churning pod set costs one trim per 10 s, not one per change
+    release_free_memory();
+  }
 }
 
 void Agent::schedule_tick() {
@@ -725,20 +732,21 @@ void Agent::publish() {
                 {"ready", ready_},
                 {"paused", executor_ ? executor_->paused() : false},
                 {"pods", snap_.pods.size()},
-                {"knobs_held", executor_ ? executor_->held().size() : 0},
+                {"knobs_held", executor_ ? executor_->held_count() : 0},
                 {"journal_entries", journal_ ? journal_->entries().size() : 0}};
 
   // Knobs per cgroup, for pods().
-  std::unordered_map<std::string, std::vector<PublishedKnob>> by_cgroup;
+  // Keys point into the executor's own knob map, alive and unchanged while this runs.
+  std::unordered_map<std::string_view, std::vector<PublishedKnob>> by_cgroup;
   if (executor_) {
-    for (const auto& [ref, h] : executor_->held()) {
+    executor_->for_each_held([&](const cg::KnobRef& ref, const std::string& owner, const Intent& in) {
       auto cur = executor_->current(ref);
       auto orig = executor_->original(ref);
       std::string name(cg::to_string(ref.knob));
       if (!ref.device.empty()) name += "[" + ref.device + "]";
       by_cgroup[ref.cgroup].push_back({std::move(name), cur ? cg::value_to_string(*cur) : "",
-                                       orig ? cg::value_to_string(*orig) : "", h.owner, h.reason});
-    }
+                                       orig ? cg::value_to_string(*orig) : "", owner, in.reason});
+    });
   }
   auto knobs_of = [&](const std::string& cgroup) {
     auto it = cgroup.empty() ? by_cgroup.end() : by_cgroup.find(cgroup);

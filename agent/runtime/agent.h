@@ -157,6 +157,8 @@ class Agent {
   std::vector<model::Pod> pods_raw_;
   bool pods_synced_ = false;
   bool force_all_ = true;
+  bool trim_pending_ = false;  // free heap to return to the kernel after the next publish (memory_policy.h)
+  std::chrono::steady_clock::time_point next_trim_{};
 
   LoadedConfig config_;
   std::string config_error_;
