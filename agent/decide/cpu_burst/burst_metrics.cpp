@@ -58,42 +58,38 @@ BurstMetrics::BurstMetrics(prometheus::Registry& r)
   set_guard(GuardState::unknown, std::nullopt);
 }
 
-BurstMetrics::Series& BurstMetrics::series(const SeriesKey& k) {
-  auto [it, fresh] = series_.try_emplace(k);
-  if (fresh) {
-    std::map<std::string, std::string> labels{
-        {"namespace", k.namespace_}, {"pod", k.pod}, {"container", k.container}, {"qos", k.qos}};
-    it->second.quota = &quota_.Add(labels);
-    it->second.original = &original_.Add(labels);
-  }
-  return it->second;
-}
-
 static std::map<std::string, std::string> labels_of(const SeriesKey& k) {
   return {{"namespace", k.namespace_}, {"pod", k.pod}, {"container", k.container}, {"qos", k.qos}};
 }
 
-void BurstMetrics::set_quota(const SeriesKey& k, double q, double orig) {
-  auto& s = series(k);
+BurstMetrics::Series& BurstMetrics::series(const SeriesKey& k) {
+  auto [it, fresh] = series_.try_emplace(k);
+  if (fresh) it->second.key = &it->first;
+  return it->second;
+}
+
+void BurstMetrics::set_quota(Series& s, double q, double orig) {
+  if (!s.quota) {
+    auto labels = labels_of(*s.key);
+    s.quota = &quota_.Add(labels);
+    s.original = &original_.Add(labels);
+  }
   s.quota->Set(q);
   s.original->Set(orig);
 }
 
-void BurstMetrics::set_burst(const SeriesKey& k, double b) {
-  auto& s = series(k);
-  if (!s.burst) s.burst = &burst_.Add(labels_of(k));
+void BurstMetrics::set_burst(Series& s, double b) {
+  if (!s.burst) s.burst = &burst_.Add(labels_of(*s.key));
   s.burst->Set(b);
 }
 
-void BurstMetrics::set_throttled_ratio(const SeriesKey& k, double r) {
-  auto& s = series(k);
-  if (!s.throttled) s.throttled = &throttled_.Add(labels_of(k));
+void BurstMetrics::set_throttled_ratio(Series& s, double r) {
+  if (!s.throttled) s.throttled = &throttled_.Add(labels_of(*s.key));
   s.throttled->Set(r);
 }
 
-void BurstMetrics::count_raise(const SeriesKey& k) {
-  auto& s = series(k);
-  if (!s.raises) s.raises = &raises_.Add(labels_of(k));
+void BurstMetrics::count_raise(Series& s) {
+  if (!s.raises) s.raises = &raises_.Add(labels_of(*s.key));
   s.raises->Increment();
 }
 

@@ -24,27 +24,37 @@ struct SeriesKey {
 
 class BurstMetrics {
  public:
-  explicit BurstMetrics(prometheus::Registry& registry);
-
-  void set_quota(const SeriesKey& k, double quota_cores, double original_cores);
-  void set_burst(const SeriesKey& k, double burst_seconds);
-  void set_throttled_ratio(const SeriesKey& k, double ratio);
-  void count_raise(const SeriesKey& k);
-  void count_clamp();
-  void count_annotation_error();
-  void set_guard(GuardState s, std::optional<double> share_pool_ratio);
-  // Drops every series of the pod (namespace/pod).
-  void remove_pod(const std::string& ns, const std::string& pod);
-
- private:
+  // The series of one cgroup. Its address is stable until remove_pod() of its pod: the controller keeps the pointer
+  // per cgroup so that a tick updates gauges without building label keys. Gauges are added on first use.
   struct Series {
+    const SeriesKey* key = nullptr;  // the map node's key (labels for lazily added gauges)
     prometheus::Gauge* quota = nullptr;
     prometheus::Gauge* original = nullptr;
     prometheus::Gauge* burst = nullptr;
     prometheus::Gauge* throttled = nullptr;
     prometheus::Counter* raises = nullptr;
   };
+
+  explicit BurstMetrics(prometheus::Registry& registry);
+
+  // Finds or creates the series entry (no gauge yet).
   Series& series(const SeriesKey& k);
+  void set_quota(Series& s, double quota_cores, double original_cores);
+  void set_burst(Series& s, double burst_seconds);
+  void set_throttled_ratio(Series& s, double ratio);
+  void count_raise(Series& s);
+
+  void set_quota(const SeriesKey& k, double quota_cores, double original_cores) { set_quota(series(k), quota_cores, original_cores); }
+  void set_burst(const SeriesKey& k, double burst_seconds) { set_burst(series(k), burst_seconds); }
+  void set_throttled_ratio(const SeriesKey& k, double ratio) { set_throttled_ratio(series(k), ratio); }
+  void count_raise(const SeriesKey& k) { count_raise(series(k)); }
+  void count_clamp();
+  void count_annotation_error();
+  void set_guard(GuardState s, std::optional<double> share_pool_ratio);
+  // Drops every series of the pod (namespace/pod); Series pointers of the pod become invalid.
+  void remove_pod(const std::string& ns, const std::string& pod);
+
+ private:
 
   prometheus::Family<prometheus::Gauge>& quota_;
   prometheus::Family<prometheus::Gauge>& original_;

@@ -25,7 +25,7 @@ struct GuardInput {
   std::optional<uint64_t> node_busy_ns;  // cumulative busy time of all CPUs
   double pinned_cores = 0;               // CPUs reserved by pinned pods
   // Cumulative CPU time of every pod excluded from the share pool (pinned and BE), by pod key.
-  std::map<std::string, uint64_t> excluded_usage_ns;
+  std::map<std::string, uint64_t, std::less<>> excluded_usage_ns;
 };
 
 class NodeGuard {
@@ -50,7 +50,7 @@ class NodeGuard {
 
   std::chrono::milliseconds window_;
   Counter node_;
-  std::map<std::string, Counter> excluded_;
+  std::map<std::string, Counter, std::less<>> excluded_;  // same keys and order as GuardInput::excluded_usage_ns
   GuardState state_ = GuardState::unknown;
   std::optional<double> ratio_;
   double pool_cores_ = 0;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/decide/cpu_burst/cpu_window.h"
 #include "agent/decide/cpu_burst/node_guard.h"
@@ -37,7 +38,9 @@ struct ScalerStep {
   int64_t quota_us = 0;
   bool changed = false;  // quota differs from the previous tick's
   bool raised = false;   // this step raised the quota
-  std::string reason;    // why the quota has its value (the last change, or "original")
+  // Why the quota has its value (the last change, or "original"): a view of the scaler's reason(), valid until its
+  // next update (the scaler is called every tick for every managed container: no copy).
+  std::string_view reason;
 };
 
 class QuotaScaler {

@@ -175,6 +175,10 @@ TEST_CASE("cpuBurstOnly: burst = quota × cpuBurstPercent for pod and containers
   CHECK(r.world.board.hot_cgroups.empty());  // no quota scaling: stats at the normal rate
   check_consistent(s, r.world);
   CHECK(r.metric("sloagent_cpu_burst_burst_seconds", "c0") == Approx(0.03));
+  CHECK(r.metric("sloagent_cpu_burst_burst_seconds", "") == Approx(0.04));
+  // No quota is held: no quota series (not a 0-CPU gauge).
+  CHECK_FALSE(r.metric("sloagent_cpu_burst_quota_cores", "c0"));
+  CHECK_FALSE(r.metric("sloagent_cpu_burst_original_quota_cores", "c0"));
 }
 
 TEST_CASE("clamping: burst above the quota is clamped to the quota and reported once", "[cpu_burst]") {
@@ -237,7 +241,10 @@ TEST_CASE("cfsQuotaBurstOnly: throttled container raised to its demand in one st
   CHECK(value(s, pc, cg::Knob::cpu_quota) == 100000);
   CHECK(s.find(c0, cg::Knob::cpu_burst) == nullptr);
   CHECK(r.world.board.hot_cgroups.count(c0));
-  CHECK(r.world.board.hot_cgroups.count(pc));
+  CHECK(r.world.board.hot_cgroups.count(c1));
+  // The scaler decides per container: the pod-level cpu.stat is not needed every tick.
+  CHECK_FALSE(r.world.board.hot_cgroups.count(pc));
+  CHECK(r.world.board.hot_cgroups.size() == 2);
 
   // 0.6 used + 1.4 throttled = 2.0 CPUs of demand; × 1.2 headroom = 2.4, capped at 300 % = 1.8 CPU.
   r.world.advance({{{p, 0}, kThrottled}});
@@ -572,4 +579,109 @@ TEST_CASE("usage filling the quota counts as throttling before the kernel accoun
   QuotaScaler cool;
   cool.update(std::nullopt, lim, GuardState::cooling, t);
   CHECK(cool.update(w, lim, GuardState::cooling, t + std::chrono::milliseconds(100)).quota_us == 60000);
+}
+
+TEST_CASE("reasons follow their inputs across ticks (texts are cached per cgroup)", "[cpu_burst]") {
+  Rig r(J{{"policy", "auto"}, {"cpuBurstPercent", 50}});
+  auto p = r.world.add_pod("web", Q::LS, {600, 400});
+  const auto c0 = r.world.container_cgroup(p, 0), pc = r.world.pod_cgroup(p);
+  r.world.advance({});
+  auto s = r.world.decide(r.ctl);
+  CHECK(s.find(c0, cg::Knob::cpu_burst)->reason == "cpuBurstPercent 50 % of the quota 60000 µs");
+  CHECK(s.find(pc, cg::Knob::cpu_quota)->reason == "original pod limit");
+  r.world.advance({{{p, 0}, kThrottled}});
+  s = r.world.decide(r.ctl);
+  CHECK(s.find(pc, cg::Knob::cpu_quota)->reason ==
+        "sum of raised container quotas (c0) plus the pod's original");
+  CHECK(s.find(c0, cg::Knob::cpu_quota)->reason.find("raise quota 0.60 → 1.80 CPU") != std::string::npos);
+  // Both containers raised: the pod's reason names both.
+  r.world.advance({{{p, 0}, Load{1.7, 0, false}}, {{p, 1}, kThrottled}});
+  s = r.world.decide(r.ctl);
+  CHECK(s.find(pc, cg::Knob::cpu_quota)->reason ==
+        "sum of raised container quotas (c0, c1) plus the pod's original");
+  // Same values next tick: the same texts.
+  r.world.advance({{{p, 0}, Load{1.7, 0, false}}, {{p, 1}, Load{1.1, 0, false}}});
+  auto s2 = r.world.decide(r.ctl);
+  CHECK(s2.find(pc, cg::Knob::cpu_quota)->reason == s.find(pc, cg::Knob::cpu_quota)->reason);
+  CHECK(s2.find(c0, cg::Knob::cpu_burst)->reason == s.find(c0, cg::Knob::cpu_burst)->reason);
+  // A new policy: the burst reason follows it; clamping appears in the text when it applies.
+  REQUIRE_FALSE(r.ctl.configure(strategy({{"policy", "cpuBurstOnly"}, {"cpuBurstPercent", 200}})));
+  r.world.advance({});
+  s = r.world.decide(r.ctl);
+  CHECK(s.find(c0, cg::Knob::cpu_burst)->reason ==
+        "cpuBurstPercent 200 % of the quota 60000 µs: 120000 µs clamped to 60000 µs (the kernel requires burst <= "
+        "quota)");
+  CHECK(s.find(c0, cg::Knob::cpu_burst)->value == 60000);
+  CHECK(s.find(c0, cg::Knob::cpu_quota) == nullptr);
+}
+
+TEST_CASE("a container under a new cgroup (restarted) starts from its original quota", "[cpu_burst]") {
+  Rig r(J{{"policy", "cfsQuotaBurstOnly"}});
+  auto p = r.world.add_pod("web", Q::LS, {600});
+  r.world.advance({});
+  r.world.decide(r.ctl);
+  r.world.advance({{{p, 0}, kThrottled}});
+  CHECK(value(r.world.decide(r.ctl), r.world.container_cgroup(p, 0), cg::Knob::cpu_quota) == 180000);
+  // The runtime finds the container under a new cgroup: the old one is released, the new one starts fresh.
+  auto& cs = r.world.snap.pods[p].containers[0];
+  const std::string old_cg = cs.cgroup;
+  cs.cgroup = r.world.pod_cgroup(p) + "/ctr0-restarted";
+  r.world.knobs.set_original(cs.cgroup, cg::Knob::cpu_quota, 60000);
+  r.world.knobs.set_original(cs.cgroup, cg::Knob::cpu_period, 100000);
+  r.world.advance({});
+  auto s = r.world.decide(r.ctl);
+  CHECK(value(s, cs.cgroup, cg::Knob::cpu_quota) == 60000);
+  CHECK(s.find(old_cg, cg::Knob::cpu_quota) == nullptr);
+  CHECK(value(s, r.world.pod_cgroup(p), cg::Knob::cpu_quota) == 60000);
+  bool released = false;
+  for (const auto& d : r.ctl.explain(r.world.key(p)))
+    released |= d.value("released", false) && d.value("cgroup", "") == old_cg;
+  CHECK(released);
+  CHECK(r.ctl.status()["cgroups"].contains(cs.cgroup));
+  CHECK_FALSE(r.ctl.status()["cgroups"].contains(old_cg));
+}
+
+TEST_CASE("decision history: bounded per pod, rendered with tick and time", "[cpu_burst]") {
+  Rig r(J{{"policy", "cfsQuotaBurstOnly"}, {"scaleDownHoldMilliseconds", 0}});
+  auto p = r.world.add_pod("web", Q::LS, {600});
+  // Alternate throttled and idle ticks: the quota changes (and is recorded) nearly every tick.
+  for (int i = 0; i < 200; ++i) {
+    r.world.advance({{{p, 0}, i % 2 ? kIdle : kThrottled}});
+    r.world.decide(r.ctl);
+  }
+  auto ex = r.ctl.explain(r.world.key(p));
+  CHECK(ex.size() == CpuBurstController::kDecisionsPerPod);
+  for (const auto& d : ex) {
+    CHECK(d.contains("tick"));
+    CHECK(d["time"].get<std::string>().size() == 24);  // 2026-01-01T00:00:00.000Z
+  }
+  CHECK(ex.back()["tick"] == r.world.snap.tick);
+  CHECK(ex.back().contains("previous"));
+}
+
+TEST_CASE("node guard: pods joining and leaving the excluded set in any key order", "[cpu_burst][guard]") {
+  NodeGuard g(std::chrono::milliseconds(500));
+  GuardInput in;
+  in.now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  in.capacity_cores = 2;
+  in.node_busy_ns = 0;
+  in.excluded_usage_ns = {{"m/be", 0}};
+  g.update(in, 50);
+  auto step = [&](double node, std::map<std::string, double> pods) {
+    in.now += std::chrono::seconds(1);
+    *in.node_busy_ns += uint64_t(node * 1e9);
+    for (auto it = in.excluded_usage_ns.begin(); it != in.excluded_usage_ns.end();)
+      it = pods.count(it->first) ? std::next(it) : in.excluded_usage_ns.erase(it);
+    for (const auto& [k, c] : pods) in.excluded_usage_ns[k] += uint64_t(c * 1e9);
+    g.update(in, 50);
+    return *g.share_pool_ratio();
+  };
+  CHECK(step(1.0, {{"m/be", 0.8}}) == Approx(0.1));  // (1.0 − 0.8) / 2
+  // New pods before and after the existing key count from their second window.
+  CHECK(step(1.0, {{"a/be", 0.4}, {"m/be", 0.4}, {"z/be", 0.1}}) == Approx(0.3));
+  CHECK(step(1.0, {{"a/be", 0.4}, {"m/be", 0.4}, {"z/be", 0.1}}) == Approx(0.05));
+  // The middle one leaves: it stops counting at once; a returning pod starts over.
+  CHECK(step(1.0, {{"a/be", 0.4}, {"z/be", 0.1}}) == Approx(0.25));
+  CHECK(step(1.0, {{"a/be", 0.4}, {"m/be", 0.4}, {"z/be", 0.1}}) == Approx(0.25));
+  CHECK(step(1.0, {{"a/be", 0.4}, {"m/be", 0.4}, {"z/be", 0.1}}) == Approx(0.05));
 }
