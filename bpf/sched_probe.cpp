@@ -78,6 +78,10 @@ struct SchedProbe::Impl {
   std::deque<uint32_t> free_slots;  // FIFO: a freed slot is reused last, so late samples of a gone pod fade out
   int ncpus = 0;
   mutable bool no_batch = false;  // the kernel refused BPF_MAP_LOOKUP_BATCH on the histogram array (< 5.7)
+  // read_many()'s buffers, kept: allocating them per call cost more than the reads in a large heap.
+  mutable std::vector<std::pair<uint32_t, size_t>> batch_slots;
+  mutable std::vector<uint32_t> batch_keys;
+  mutable std::vector<slo_runq_hist> batch_values;
   const std::function<void(const ThrottleEvent&)>* sink = nullptr;  // set only during drain
 
   ~Impl() { reset(); }
@@ -236,8 +240,8 @@ void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHis
                            std::vector<char>& ok) const {
   out.assign(ids.size(), RunqHistogram{});
   ok.assign(ids.size(), 0);
-  std::vector<std::pair<uint32_t, size_t>> slots;  // slot → index in ids, sorted by slot
-  slots.reserve(ids.size());
+  auto& slots = impl_->batch_slots;  // slot → index in ids, sorted by slot
+  slots.clear();
   for (size_t i = 0; i < ids.size(); i++)
     if (const uint32_t* slot = impl_->tracked.find(ids[i])) slots.emplace_back(*slot, i);
   std::sort(slots.begin(), slots.end());
@@ -254,8 +258,8 @@ void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHis
   constexpr int kKernelENOTSUPP = 524;  // the kernel's "no batch op for this map type" (not in the uapi headers)
   // Slots a few apart are read together (the unused ones in between are cheap to copy); far apart, separately.
   constexpr uint32_t kMaxGap = 8;
-  std::vector<uint32_t> keys;
-  std::vector<slo_runq_hist> values;
+  auto& keys = impl_->batch_keys;
+  auto& values = impl_->batch_values;
   for (size_t first = 0; first < slots.size();) {
     size_t last = first;
     while (last + 1 < slots.size() && slots[last + 1].first - slots[last].first <= kMaxGap) last++;
@@ -263,8 +267,8 @@ void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHis
     bool done = false;
     if (!impl_->no_batch && last > first) {
       uint32_t count = hi - lo + 1, prev = lo - 1, next = 0;
-      keys.resize(count);
-      values.resize(static_cast<size_t>(count) * ncpus);
+      if (keys.size() < count) keys.resize(count);
+      if (values.size() < static_cast<size_t>(count) * ncpus) values.resize(static_cast<size_t>(count) * ncpus);
       LIBBPF_OPTS(bpf_map_batch_opts, opts);
       // in_batch is the key before the first one returned.
       int rc = bpf_map_lookup_batch(fd, lo ? &prev : nullptr, &next, keys.data(), values.data(), &count, &opts);
@@ -280,7 +284,7 @@ void SchedProbe::read_many(const std::vector<uint64_t>& ids, std::vector<RunqHis
     }
     if (!done)
       for (size_t k = first; k <= last; k++) {
-        values.resize(ncpus);
+        if (values.size() < ncpus) values.resize(ncpus);
         uint32_t key = slots[k].first;
         if (bpf_map_lookup_elem(fd, &key, values.data()) == 0) add_up(values.data(), slots[k].second);
       }
