@@ -3,7 +3,7 @@
 // present, steady state (nothing throttled: the values held do not change). The knob view is an ordered map by
 // KnobRef like the executor's. No kernel access, no privileges (docs/benchmarks-cpu-burst.md).
 //
-//   cpu_burst_decide_bench [--pods 200,500] [--ticks 2000]
+//   cpu_burst_decide_bench [--pods 200,500] [--ticks 2000] [--metrics on|off]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -78,7 +78,7 @@ long rss_anon_kb() {
   return v;
 }
 
-void run(size_t pods, int ticks) {
+void run(size_t pods, int ticks, bool metrics) {
   agent::HostInfo host;
   host.kernel_burst = true;
   MapKnobs knobs;
@@ -123,7 +123,7 @@ void run(size_t pods, int ticks) {
   agent::cpu_burst::CpuBurstController ctl;
   ctl.probe(host);
   agent::ControllerContext ctx{host, reg};
-  ctl.init(ctx);
+  if (metrics) ctl.init(ctx);  // without init(): no prometheus series (to separate their memory)
   if (auto err = ctl.configure({{"cpuBurstStrategy", {{"policy", "auto"}}}})) {
     std::fprintf(stderr, "configure: %s\n", err->c_str());
     std::exit(1);
@@ -186,6 +186,7 @@ void run(size_t pods, int ticks) {
 int main(int argc, char** argv) {
   std::vector<size_t> pods{200, 500};
   int ticks = 2000;
+  bool metrics = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--pods") {
@@ -193,9 +194,11 @@ int main(int argc, char** argv) {
       std::stringstream ss(argv[i + 1]);
       std::string tok;
       while (std::getline(ss, tok, ',')) pods.push_back(std::stoul(tok));
+    } else if (a == "--metrics") {
+      metrics = std::string(argv[i + 1]) != "off";
     } else if (a == "--ticks") {
       ticks = std::stoi(argv[i + 1]);
     }
   }
-  for (size_t p : pods) run(p, ticks);
+  for (size_t p : pods) run(p, ticks, metrics);
 }
