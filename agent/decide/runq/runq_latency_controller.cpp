@@ -170,12 +170,23 @@ void RunqLatencyController::decide(const Snapshot& snap, Blackboard& board, Inte
     return;
   }
   const uint64_t gen = ++generation_;
-  for (const PodState& ps : snap.pods) {
-    if (ps.cgroup.empty() || ps.pod.terminal()) continue;
+  by_index_.resize(snap.pods.size());
+  for (size_t i = 0; i < snap.pods.size(); ++i) {
+    const PodState& ps = snap.pods[i];
+    if (ps.cgroup.empty() || ps.pod.terminal()) {
+      by_index_[i] = {};
+      continue;
+    }
     key_.assign(ps.pod.namespace_).append(1, '/').append(ps.pod.name);
-    auto it = pods_.find(key_);
-    if (it == pods_.end()) it = pods_.emplace(key_, PodTrack{}).first;
-    PodTrack& t = it->second;
+    // Pods mostly keep their place in the snapshot: one compare with last tick's entry instead of a map search.
+    auto& [known_key, known] = by_index_[i];
+    if (!known_key || *known_key != key_) {
+      auto it = pods_.find(key_);
+      if (it == pods_.end()) it = pods_.emplace(key_, PodTrack{}).first;
+      known_key = &it->first;
+      known = &it->second;
+    }
+    PodTrack& t = *known;
     t.seen = gen;
     const std::string_view qos = model::to_string(ps.pod.qos);
     if (t.labels.pod.empty() || t.labels.namespace_ != ps.pod.namespace_ || t.labels.pod != ps.pod.name ||

@@ -91,6 +91,9 @@ class RunqLatencyController : public Controller {
   std::map<std::string, PodTrack> pods_;  // pod key → state
   uint64_t generation_ = 0;               // decide() calls
   std::string key_;                       // scratch for a pod's key
+  // Snapshot index → its entry of pods_ at the last decide (entries written each decide point to pods seen in it,
+  // which that decide does not drop; skipped indexes are cleared).
+  std::vector<std::pair<const std::string*, PodTrack*>> by_index_;
   // Scratch of the batched histogram read (one SchedProbe::read_many per decide instead of a syscall per pod).
   std::vector<uint64_t> read_ids_;
   std::vector<bpf::RunqHistogram> read_hists_;
