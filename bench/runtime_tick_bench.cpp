@@ -4,7 +4,7 @@
 // agent.tickMs, hot cpu.stat only, controllers when due) against its own floor. Each configuration runs in a
 // forked child so its RSS is its own. See docs/benchmarks-runtime.md.
 //
-//   runtime_tick_bench [--ticks N] [--pods 50,200,500] [--layouts v1,v2]
+//   runtime_tick_bench [--ticks N] [--pods 50,200,500] [--layouts v1,v2] [--no-fork]
 //   runtime_tick_bench --make-tree DIR PODS [v1|v2]     (tree + pods.json + proc/ for the daemon benchmark)
 #include <fcntl.h>
 #include <time.h>
@@ -27,6 +27,7 @@
 
 #include "agent/observe/file_pod_source.h"
 #include "agent/runtime/agent.h"
+#include "agent/runtime/memory_policy.h"
 #include "agent/runtime/log.h"
 #include "tests/runtime/fake_node.h"
 
@@ -156,7 +157,10 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     std::fprintf(stderr, "init: %s\n", e->c_str());
     return 1;
   }
-  if (!a.sync_pods_now()) return 1;
+  if (!a.sync_pods_now()) {
+    std::fprintf(stderr, "the pods file could not be read\n");
+    return 1;
+  }
   for (int i = 0; i < 5; ++i) a.tick(true, true);  // warm: files opened, knobs read, first writes done
   if (const char* w = std::getenv("SLO_BENCH_PROFILE_WAIT")) {  // attach a profiler to the ticks only
     std::fprintf(stderr, "bench child %d: ticks start in %s s\n", static_cast<int>(::getpid()), w);
@@ -269,6 +273,7 @@ std::vector<std::string> split(const std::string& s) {
 
 int main(int argc, char** argv) {
   log::set_level(log::Level::error);
+  agent::limit_malloc_arenas();  // as `sloagent run` does
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 3 && args[0] == "--make-tree") {
     make_node(args[1], args.size() > 3 && args[3] == "v2", std::atoi(args[2].c_str()));
@@ -277,10 +282,14 @@ int main(int argc, char** argv) {
   int ticks = 200;
   std::vector<int> pods = {50, 200, 500};
   std::vector<std::string> layouts = {"v1", "v2"};
-  for (size_t i = 0; i + 1 < args.size(); i += 2) {
-    if (args[i] == "--ticks") ticks = std::atoi(args[i + 1].c_str());
-    if (args[i] == "--pods") pods = split_ints(args[i + 1]);
-    if (args[i] == "--layouts") layouts = split(args[i + 1]);
+  bool no_fork = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool has_value = i + 1 < args.size();
+    if (args[i] == "--no-fork") no_fork = true;
+    if (!has_value) continue;
+    if (args[i] == "--ticks") ticks = std::atoi(args[++i].c_str());
+    else if (args[i] == "--pods") pods = split_ints(args[++i]);
+    else if (args[i] == "--layouts") layouts = split(args[++i]);
   }
   for (const auto& l : layouts)
     if (l != "v1" && l != "v2") {
@@ -301,6 +310,13 @@ int main(int argc, char** argv) {
       std::string tmpl = dir + "/slo-bench-XXXXXX";
       if (!::mkdtemp(tmpl.data())) return 1;
       std::fflush(stdout);
+      if (no_fork) {  // one configuration in this process, e.g. under heaptrack (which does not follow forks)
+        int rc = run_one(tmpl, l == "v2", n, ticks);
+        std::filesystem::remove_all(tmpl);
+        if (rc != 0) std::printf("%s %d pods: failed (exit %d)\n", l.c_str(), n, rc);
+        if (rc != 0) return rc;
+        continue;
+      }
       pid_t pid = ::fork();
       if (pid == 0) {
         int rc = run_one(tmpl, l == "v2", n, ticks);
