@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/act/journal.h"
 #include "tests/common/support.h"
 
@@ -91,4 +93,37 @@ TEST_CASE("only one process holds a state dir") {
   REQUIRE(a.lock(err));
   CHECK(!b.lock(err));
   CHECK(err.find("in use") != std::string::npos);
+}
+
+TEST_CASE("the streamed journal checksum matches the entries' JSON dump (journals of earlier versions stay valid)") {
+  std::map<cg::KnobRef, JournalEntry> m;
+  auto add = [&](JournalEntry e) { m.emplace(e.ref, e); };
+  add(entry("kubepods/burstable/pod1/c1", cg::Knob::cpu_quota, int64_t{-1}));
+  add({{"kubepods/pod\"q\\uo\xc3\xa9te", cg::Knob::io_read_bps, "8:0"}, int64_t{1048576}, "weird\tfile\n"});
+  add(entry("kubepods/pod1", cg::Knob::cpuset_cpus, cg::CpuSet::range(0, 3)));
+  std::string text = Journal::serialize(m);
+  auto doc = nlohmann::json::parse(text);
+  // What the tree-based writer produced for the same entries: an array of objects with these five keys.
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& [ref, e] : m)
+    arr.push_back({{"cgroup", ref.cgroup},
+                   {"knob", std::string(cg::to_string(ref.knob))},
+                   {"device", ref.device},
+                   {"original", cg::value_to_string(e.original)},
+                   {"file", e.file}});
+  CHECK(doc["entries"] == arr);
+  CHECK(doc["entries"].dump() == arr.dump());
+  std::string err;
+  auto back = Journal::parse(text, err);
+  REQUIRE(back);
+  CHECK(back->size() == 3);
+  CHECK(back->at({"kubepods/pod\"q\\uo\xc3\xa9te", cg::Knob::io_read_bps, "8:0"}).file == "weird\tfile\n");
+  // Empty journal.
+  REQUIRE(Journal::parse(Journal::serialize({}), err));
+  // A changed entry no longer verifies.
+  auto pos = text.find("1048576");
+  REQUIRE(pos != std::string::npos);
+  text[pos] = '2';
+  CHECK(!Journal::parse(text, err));
+  CHECK(err == "checksum mismatch");
 }
