@@ -106,7 +106,10 @@ void contention_scenario(AttachKind kind) {
   double busy_mean = *hb.mean_seconds(), idle_mean = *hi.mean_seconds();
   // Sharing a CPU with a spinning hog means waiting whole scheduler slices (ms); a lone sleeper waits µs.
   CHECK(busy_mean > 300e-6);
-  CHECK(busy_mean > 5 * idle_mean);
+  // In a TCG VM the host deschedules the vCPU threads: on a loaded host a few waits of milliseconds land in the
+  // idle pod too and dominate its mean (seen: idle mean 547 µs at a median of 84 µs), while its median stays µs.
+  const double idle_ref = in_tcg_vm() ? *hi.quantile_seconds(0.5) : idle_mean;
+  CHECK(busy_mean > 5 * idle_ref);
   if (!in_tcg_vm()) CHECK(*hb.quantile_seconds(0.5) > 4 * *hi.quantile_seconds(0.5));
   auto counters = probe->counters();
   CHECK(counters.samples >= hb.count() + hi.count());
