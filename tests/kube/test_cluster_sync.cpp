@@ -3,6 +3,7 @@
 // apply of status.nodes entries by two nodes' field managers.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <random>
 
@@ -182,6 +183,12 @@ TEST_CASE("Cgroups status: each node applies its own status.nodes entry; others'
   node_a.report_cgroups_status("boost", entry("node-a", "Pending"));
   REQUIRE(eventually([&] { return nodes()["node-a"] == "Pending"; }));
   CHECK(nodes()["node-b"] == "Failed");
+  // The fake records a request's status after its handler stored the object: wait for the responses, not only for
+  // the stored state (an ASan build once saw the third PATCH with status 0 here).
+  REQUIRE(eventually([&] {
+    auto all = f.server.requests("PATCH", "/cgroups/boost/status");
+    return std::all_of(all.begin(), all.end(), [](const auto& r) { return r.status != 0; });
+  }));
   auto applies = f.server.requests("PATCH", "/cgroups/boost/status");
   CHECK(applies.size() == 3);
   for (const auto& r : applies) {
