@@ -470,9 +470,8 @@ void Agent::resolve() {
       }
   }
   // The QoS tier cgroups, for consumers that need a tier's total (BE suppression: LS usage = kubepods − besteffort)
-  // without reading every pod each tick.
-  // The tier counters are kept across pod-set changes (the paths only depend on the layout): consumers compute
-  // rates between reads and would otherwise lose one interval at every pod change.
+  // without reading every pod each tick. Their counters survive pod-set changes (the paths depend on the layout
+  // only): consumers compute rates between reads and would otherwise lose an interval at every pod change.
   if (host_.layout) {
     const auto& l = *host_.layout;
     const std::pair<std::string, ContainerStats*> tiers[] = {{l.kubepods, &snap_.tiers.kubepods},

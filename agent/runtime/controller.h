@@ -48,7 +48,7 @@ struct Blackboard {
   std::set<std::string> pinned_cgroups;
   // BPF → colocation: per-pod run-queue latency p99 over the last interval, seconds (key = pod key ns/name).
   std::map<std::string, double> runq_p99_seconds;
-  // Any controller → observer: cgroups whose cpu.stat must be read every fast tick (others: every slow tick).
+  // Any controller → observer: cgroups whose cpu.stat is read in each fast tick where this controller is due.
   std::set<std::string> hot_cgroups;
 };
 
