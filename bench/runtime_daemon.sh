@@ -28,6 +28,7 @@ writes() { [[ -n $port ]] && curl -s "http://127.0.0.1:$port/metrics" |
 tck=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 w0=$(writes); c0=$(cpu); t0=$(date +%s.%N); load0=$(cut -d' ' -f1-3 /proc/loadavg); lines0=$(grep -c . "$dir/agent.log" || true)
+[[ -n ${SLO_DAEMON_HOOK:-} ]] && eval "$SLO_DAEMON_HOOK"
 sleep "$secs"
 c1=$(cpu); t1=$(date +%s.%N); w1=$(writes); load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mem() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$agent_pid/status"; }

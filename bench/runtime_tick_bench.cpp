@@ -1,6 +1,6 @@
 // Runtime benchmark: cost of one full tick (observe every stat, every registered controller decides, executor
 // diff) on a synthetic node, v1 and v2 layouts, 50/200/500 pods × 2 containers, against the floor measured in the
-// same run: the same number of bare pread(2)s on kept-open stat files. Also a steady tick (the daemon's: ticks at
+// same run: the same number of bare pread(2)s on the kept-open stat files a tick reads. Also a steady tick (the daemon's: ticks at
 // agent.tickMs, hot cpu.stat only, controllers when due) against its own floor. Each configuration runs in a
 // forked child so its RSS is its own. See docs/benchmarks-runtime.md.
 //
@@ -120,21 +120,24 @@ struct Timing {
     wall.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   double c() const { return median(cpu); }
+  double mean() const {
+    double sum = 0;
+    for (double x : cpu) sum += x;
+    return cpu.empty() ? 0 : sum / static_cast<double>(cpu.size());
+  }
   double w() const { return median(wall); }
 };
 
 struct Floor {
   std::vector<int> fds;
   char buf[4096];
-  // `ticks` rounds of n preads on kept-open cpu.stat files.
-  Timing measure(uint64_t n, int ticks) {
-    Timing t;
-    for (int i = 0; i < ticks; ++i)
-      t.run([&] {
-        for (uint64_t k = 0; k < n; ++k)
-          if (::pread(fds[k % fds.size()], buf, sizeof buf, 0) < 0) std::abort();
-      });
-    return t;
+  size_t next = 0;
+  // One round of n preads into t, continuing through the files where the previous round stopped.
+  void round(Timing& t, uint64_t n) {
+    t.run([&] {
+      for (uint64_t k = 0; k < n; ++k, next = (next + 1) % fds.size())
+        if (::pread(fds[next], buf, sizeof buf, 0) < 0) std::abort();
+    });
   }
 };
 
@@ -167,12 +170,50 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     std::this_thread::sleep_for(std::chrono::seconds(std::atoi(w)));
   }
 
+  // Floors, measured interleaved with the ticks (one floor round after each tick, so both see the same cache and
+  // CPU state; these machines are noisy): the same number of bare preads on kept-open files of the same tree.
+  //  - full: every stat file a full tick reads (cpu, cpuacct on v1, memory usage and memory.stat of every pod and
+  //    container cgroup), in pod order;
+  //  - steady: the CPU files (cpu.stat, cpuacct.usage on v1) of the containers, which is what fast ticks read;
+  //  - cpu.stat only (the floor of sessions 1-3, printed for comparison): the containers' cpu.stat files, cycled.
+  //    Cycling a few hundred small files keeps them cache-hot, so it prices a pread lower than reading 2400
+  //    distinct files does; with it the "overhead" included the reads themselves being dearer.
+  Floor all, cpu, stat_only;
+  auto add = [&](Floor& fl, const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) fl.fds.push_back(fd);
+  };
+  auto file = [&](const char* v1_ctl, const std::string& cg, const char* name) {
+    return v2 ? root + "/" + cg + "/" + name : root + "/" + v1_ctl + "/" + cg + "/" + name;
+  };
+  auto add_cgroup = [&](const std::string& cg, bool container) {
+    if (cg.empty()) return;
+    add(all, file("cpu", cg, "cpu.stat"));
+    if (!v2) add(all, file("cpuacct", cg, "cpuacct.usage"));
+    add(all, file("memory", cg, v2 ? "memory.current" : "memory.usage_in_bytes"));
+    add(all, file("memory", cg, "memory.stat"));
+    if (!container) return;
+    add(cpu, file("cpu", cg, "cpu.stat"));
+    if (!v2) add(cpu, file("cpuacct", cg, "cpuacct.usage"));
+    add(stat_only, file("cpu", cg, "cpu.stat"));
+  };
+  for (const auto& p : a.snapshot().pods) {
+    add_cgroup(p.cgroup, false);
+    for (const auto& c : p.containers) add_cgroup(c.cgroup, true);
+  }
+  if (all.fds.empty() || cpu.fds.empty()) return 1;
+
   // Full ticks: every stat, every controller.
   const auto ex0 = a.executor().stats();
   auto h0 = histogram_by(*a.registry(), "sloagent_controller_tick_duration_seconds", "controller");
-  Timing full;
+  Timing full, f, f_old;
   uint64_t preads0 = a.stat_preads();
-  for (int i = 0; i < ticks; ++i) full.run([&] { a.tick(true, true); });
+  for (int i = 0; i < ticks; ++i) {
+    uint64_t before = a.stat_preads();
+    full.run([&] { a.tick(true, true); });
+    all.round(f, a.stat_preads() - before);
+    stat_only.round(f_old, a.stat_preads() - before);
+  }
   uint64_t preads_per_tick = (a.stat_preads() - preads0) / static_cast<uint64_t>(ticks);
   const auto ex1 = a.executor().stats();
   auto h1 = histogram_by(*a.registry(), "sloagent_controller_tick_duration_seconds", "controller");
@@ -183,28 +224,24 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
   uint64_t preads1 = a.stat_preads();
   const int steady = std::max(10, ticks / 2);
   auto next = Clock::now();
-  double steady_cpu0 = cpu_us();
+  Timing fs, fs_old;
+  double steady_cpu_ticks = 0;
   for (int i = 0; i < steady; ++i) {
     next += std::chrono::milliseconds(100);
     std::this_thread::sleep_until(next);
+    uint64_t before = a.stat_preads();
+    const double c0 = cpu_us();
     steady_t.run([&] { a.tick(false, false); });
+    steady_cpu_ticks += cpu_us() - c0;
+    cpu.round(fs, a.stat_preads() - before);
+    stat_only.round(fs_old, a.stat_preads() - before);
   }
-  double steady_cpu_mean = (cpu_us() - steady_cpu0) / steady;  // includes the slow ticks and publishes
+  double steady_cpu_mean = steady_cpu_ticks / steady;  // includes the slow ticks and publishes
   double steady_preads = static_cast<double>(a.stat_preads() - preads1) / steady;
   const auto ex2 = a.executor().stats();
 
-  // Floors: the same number of preads on kept-open cpu.stat files of the same tree, right after.
-  Floor fl;
-  for (const auto& p : a.snapshot().pods)
-    for (const auto& c : p.containers) {
-      std::string f = v2 ? root + "/" + c.cgroup + "/cpu.stat" : root + "/cpu/" + c.cgroup + "/cpu.stat";
-      int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) fl.fds.push_back(fd);
-    }
-  if (fl.fds.empty()) return 1;
-  Timing f = fl.measure(preads_per_tick, ticks);
-  Timing fs = fl.measure(static_cast<uint64_t>(steady_preads + 0.5), ticks);
-  for (int fd : fl.fds) ::close(fd);
+  for (auto* fl : {&all, &cpu, &stat_only})
+    for (int fd : fl->fds) ::close(fd);
 
   auto rss = proc_status();
   std::printf("%-3s %4d pods %4d ctrs, %zu controllers (CPU time, median; wall in brackets)\n", v2 ? "v2" : "v1", pods,
@@ -215,7 +252,10 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
   std::printf("    steady tick %8.1f us [%8.1f], mean %.1f us incl. slow ticks | %.0f preads/tick | floor %6.1f us "
               "[%6.1f] | ratio %5.2f (median), %5.2f (mean)\n",
               steady_t.c(), steady_t.w(), steady_cpu_mean, steady_preads, fs.c(), fs.w(),
-              fs.c() > 0 ? steady_t.c() / fs.c() : 0.0, fs.c() > 0 ? steady_cpu_mean / fs.c() : 0.0);
+              fs.c() > 0 ? steady_t.c() / fs.c() : 0.0, fs.mean() > 0 ? steady_cpu_mean / fs.mean() : 0.0);
+  std::printf("    cpu.stat-only floor (sessions 1-3): full %.1f us (ratio %.2f), steady %.1f us (ratio %.2f median)\n",
+              f_old.c(), f_old.c() > 0 ? full.c() / f_old.c() : 0.0, fs_old.c(),
+              fs_old.c() > 0 ? steady_t.c() / fs_old.c() : 0.0);
   std::printf("    RSS %.1f MB (VmHWM %.1f): anon %.1f MB, file %.1f MB, shmem %.1f MB; at child start %.1f MB "
               "(anon %.1f, file %.1f)\n",
               rss["VmRSS"] / 1024.0, rss["VmHWM"] / 1024.0, rss["RssAnon"] / 1024.0, rss["RssFile"] / 1024.0,

@@ -96,15 +96,17 @@ std::optional<cg::KnobValue> Executor::current(const cg::KnobRef& ref) const {
     auto r = fs_.read(ref);
     ++stats_.peeks;
     p->second.at = now_;
-    if (r.ok())
-      p->second.value = std::move(r.value);
-    else
-      p->second.value.reset();  // gone or unreadable: asked again after the TTL, not every tick
+    std::optional<cg::KnobValue> v;
+    if (r.ok()) v = std::move(r.value);  // else gone or unreadable: asked again after the TTL, not every tick
+    if (fresh || v.has_value() != p->second.value.has_value() || (v && !cg::values_equal(*v, *p->second.value)))
+      ++epoch_;
+    p->second.value = std::move(v);
   }
   return p->second.value;
 }
 
 void Executor::forget_held(const cg::KnobRef& ref, std::optional<cg::KnobValue> known) {
+  ++epoch_;
   cache_.erase(ref);
   if (known)
     peek_[ref] = Peek{std::move(known), now_};
@@ -271,6 +273,7 @@ std::vector<Decision> Executor::apply() {
     peek_.erase(ref);
     auto r = fs_.read(ref);
     ++stats_.reads;
+    ++epoch_;
     if (r.gone()) return {std::nullopt, true};
     if (!r.ok()) {
       log_failure(r.status, ref);
@@ -325,6 +328,7 @@ std::vector<Decision> Executor::apply() {
 
   // 6. Write-ahead: originals reach the disk before the first change of a knob.
   if (!new_entries.empty()) {
+    ++epoch_;  // original() answers from the journal now
     auto st = journal_.add(new_entries);
     if (!st.ok()) {
       log::once(log::Level::error, kLog, "journal:" + std::to_string(st.err),
@@ -341,6 +345,7 @@ std::vector<Decision> Executor::apply() {
 
   // 7. Ordered writes.
   if (!plans.empty()) {
+    ++epoch_;
     std::vector<cg::KnobWrite> batch;
     batch.reserve(plans.size());
     for (const auto& p : plans) batch.push_back(cg::KnobWrite{p.ref, p.value});
@@ -387,6 +392,7 @@ std::vector<Decision> Executor::apply() {
     if (!failed.count(c)) settled_.insert(c);
   for (const auto& c : failed) settled_.erase(c);
   if (!journal_drop.empty()) {
+    ++epoch_;
     auto st = journal_.remove(journal_drop);
     if (!st.ok())
       log::once(log::Level::error, kLog, "journal-rm:" + std::to_string(st.err), "cannot persist the journal: " + st.describe());
@@ -406,6 +412,7 @@ size_t Executor::reassert() {
     auto r = fs_.read(ref);
     ++stats_.reads;
     if (r.gone()) {
+      ++epoch_;
       gone_.insert(ref);
       cache_.erase(ref);
       if (journal_.find(ref)) drop.push_back(ref);
@@ -423,6 +430,7 @@ size_t Executor::reassert() {
       log::info(kLog, ref.to_string() + " was changed to " + cg::value_to_string(r.value) + " by someone else (we hold " +
                           cg::value_to_string(it->second) + " for " + owner + "): re-asserting");
       dirty_.insert(ref);
+      ++epoch_;
     }
     cache_[ref] = r.value;
   }
@@ -432,6 +440,7 @@ size_t Executor::reassert() {
 
 nlohmann::json Executor::restore_all() {
   auto res = restore_journal(fs_, journal_);
+  ++epoch_;
   owners_.clear();
   claims_.clear();
   sequences_.clear();

@@ -99,11 +99,12 @@ class Executor final : public KnobView {
   bool paused() const { return paused_; }
 
   // How long the value of an unheld knob read by current() is trusted before it is read again.
-  static constexpr std::chrono::seconds kPeekTtl{10};
+  static constexpr std::chrono::seconds kPeekTtl = KnobView::kRefreshAfter;
 
   // KnobView: held knobs from the cache; any other knob read on demand (see kPeekTtl). nullopt = gone/unreadable.
   std::optional<cg::KnobValue> current(const cg::KnobRef& ref) const override;
   std::optional<cg::KnobValue> original(const cg::KnobRef& ref) const override;
+  uint64_t epoch() const override { return epoch_; }
 
   struct Held {
     std::string owner;
@@ -149,6 +150,7 @@ class Executor final : public KnobView {
   bool first_apply_done_ = false;
   bool paused_ = false;
   mutable ExecutorStats stats_;  // mutable: current() counts its peeks
+  mutable uint64_t epoch_ = 1;   // see KnobView::epoch(); mutable: a peek in current() can change an answer
 };
 
 // Writes every journal entry's original value back (ordered) and removes what is back or gone from the journal.

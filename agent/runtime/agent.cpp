@@ -30,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 class CollectingSink final : public IntentSink {
  public:
   CollectingSink(const std::string& controller, const IntentSequence& last) : controller_(controller), last_(last) {}
-  void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) override {
+  void set(const cg::KnobRef& ref, const cg::KnobValue& value, const std::string& reason) override {
     if (!diverged_ && pos_ < last_.size()) {
       const auto& [prev_ref, prev] = last_[pos_];
       if (prev_ref == ref && prev.reason == reason && cg::values_equal(prev.value, value)) {
@@ -45,7 +45,7 @@ class CollectingSink final : public IntentSink {
       return;
     }
     diverge();
-    seq_.emplace_back(ref, Intent{std::move(value), std::move(reason)});
+    seq_.emplace_back(ref, Intent{value, reason});
   }
   bool unchanged() const { return !diverged_ && pos_ == last_.size(); }
   IntentSequence take() {
@@ -250,7 +250,9 @@ void Agent::configure_controllers(bool initial) {
     }
     if (c.enabled && !want) {
       executor_->withdraw(c.name);
-      c.hot.clear();
+      c.hot = HotCgroups{};  // fresh: a re-enabled controller's first marks count as changed
+      c.hot_reads.clear();
+      c.hot_index_gen = stats_index_gen_;
       log::info(kLog, "controller " + c.name + " disabled by config: its knobs go back to their originals");
     } else if (!c.enabled && want && !initial) {
       log::info(kLog, "controller " + c.name + " enabled by config");
@@ -453,6 +455,7 @@ void Agent::resolve() {
   size_t before = snap_.pods.size();
   snap_.pods = resolve_pods(*fs_, host_.layout ? &*host_.layout : nullptr, pods_raw_, snap_.pods, &counts);
   stats_index_.clear();
+  ++stats_index_gen_;
   pod_cgroups_.clear();
   std::set<std::string> live;
   auto known = std::make_shared<std::set<std::string>>();
@@ -580,12 +583,19 @@ void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
   // 5 s does not make its hot set read every 100 ms. Its deltas span from its previous decide to this one.
   for (auto& c : ctls_) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
-    for (const auto& cg : c.hot) {
-      auto it = stats_index_.find(cg);
-      if (it == stats_index_.end() || it->second->cpu_stat_at == now) continue;  // unknown, or read this tick
-      stats_->read_cpu(cg, *it->second, now);
-    }
+    if (c.hot_index_gen != stats_index_gen_) resolve_hot(c);
+    for (const auto& [cg, stats] : c.hot_reads)
+      if (stats->cpu_stat_at != now) stats_->read_cpu(*cg, *stats, now);  // else read this tick already
   }
+}
+
+void Agent::resolve_hot(Ctl& c) {
+  c.hot_reads.clear();
+  for (const auto& cg : c.hot) {
+    auto it = stats_index_.find(cg);
+    if (it != stats_index_.end()) c.hot_reads.emplace_back(&it->first, it->second);  // unknown paths: ignored
+  }
+  c.hot_index_gen = stats_index_gen_;
 }
 
 std::string Agent::pod_key_of_cgroup(const std::string& cgroup) const {
@@ -622,7 +632,7 @@ void Agent::tick(bool all_due, bool force_slow) {
   for (auto& c : ctls_) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
     CollectingSink sink(c.name, executor_->last_sequence(c.name));
-    auto prior_hot = std::move(board.hot_cgroups);
+    std::swap(board.hot_cgroups, c.hot);
     board.hot_cgroups.clear();
     auto s = Clock::now();
     try {
@@ -638,9 +648,8 @@ void Agent::tick(bool all_due, bool force_slow) {
     double d = std::chrono::duration<double>(Clock::now() - s).count();
     c.hist->Observe(d);
     c.last_tick_seconds = d;
-    c.hot = std::move(board.hot_cgroups);
-    board.hot_cgroups = std::move(prior_hot);
-    board.hot_cgroups.insert(c.hot.begin(), c.hot.end());
+    std::swap(board.hot_cgroups, c.hot);
+    if (c.hot.changed()) c.hot_index_gen = 0;  // resolved again before the next read
     c.next_due = now + std::max(c.impl->period(), std::chrono::milliseconds(1));
   }
   auto t2 = Clock::now();

@@ -113,7 +113,10 @@ class Agent {
     bool enabled = false;  // probe supported and enabled by config
     std::chrono::steady_clock::time_point next_due{};
     double last_tick_seconds = 0;
-    std::set<std::string> hot;
+    HotCgroups hot;  // its last decide's marks (Blackboard::hot_cgroups)
+    // hot resolved to the stats it fills (key of stats_index_, stats); rebuilt when hot changes or after resolve().
+    std::vector<std::pair<const std::string*, ContainerStats*>> hot_reads;
+    uint64_t hot_index_gen = 0;
     prometheus::Histogram* hist = nullptr;
   };
 
@@ -128,6 +131,7 @@ class Agent {
   void start_fetch();
   void schedule_fetch(std::chrono::milliseconds delay);
   void resolve();
+  void resolve_hot(Ctl& c);  // c.hot_reads from c.hot and stats_index_
   void watch_kubepods();
   void watch_inputs();
   void schedule_tick();
@@ -153,6 +157,7 @@ class Agent {
   std::vector<Ctl> ctls_;
   Snapshot snap_;
   std::unordered_map<std::string, ContainerStats*> stats_index_;  // cgroup → its stats in snap_.pods / snap_.tiers
+  uint64_t stats_index_gen_ = 1;  // bumped whenever stats_index_ is rebuilt (invalidates Ctl::hot_reads)
   std::map<std::string, std::string> pod_cgroups_;                // pod cgroup → pod key
   std::vector<model::Pod> pods_raw_;
   bool pods_synced_ = false;

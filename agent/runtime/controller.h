@@ -35,7 +35,50 @@ struct Capability {
 class IntentSink {
  public:
   virtual ~IntentSink() = default;
-  virtual void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) = 0;
+  virtual void set(const cg::KnobRef& ref, const cg::KnobValue& value, const std::string& reason) = 0;
+};
+
+// The cgroups one controller wants read in each fast tick where it is due (Blackboard::hot_cgroups). A controller
+// states the same few hundred paths every 100 ms: they are kept in place (no set, no allocation once warm) and the
+// runtime learns from changed() whether the list differs from the previous decide's, so it re-resolves the paths to
+// their stats only then. Duplicates are allowed (the runtime reads a cgroup once per tick).
+class HotCgroups {
+ public:
+  void insert(const std::string& cgroup) {
+    if (n_ < items_.size()) {
+      if (items_[n_] != cgroup) {
+        items_[n_] = cgroup;
+        changed_ = true;
+      }
+    } else {
+      items_.push_back(cgroup);
+      changed_ = true;
+    }
+    ++n_;
+  }
+  // Starts a new round; the previous round's strings stay for comparison and their capacity.
+  void clear() {
+    if (n_ != last_n_) changed_ = true;
+    last_n_ = n_;
+    n_ = 0;
+    changed_ = false;
+  }
+  // The list differs from the previous round's (call after the round's inserts).
+  bool changed() const { return changed_ || n_ != last_n_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  size_t count(std::string_view cgroup) const {
+    size_t k = 0;
+    for (size_t i = 0; i < n_; ++i) k += items_[i] == cgroup;
+    return k > 0;
+  }
+  const std::string* begin() const { return items_.data(); }
+  const std::string* end() const { return items_.data() + n_; }
+
+ private:
+  std::vector<std::string> items_;
+  size_t n_ = 0, last_n_ = 0;
+  bool changed_ = true;
 };
 
 // Facts one controller publishes for those that decide after it in the same tick (fixed order, see registry).
@@ -48,8 +91,9 @@ struct Blackboard {
   std::set<std::string> pinned_cgroups;
   // BPF → colocation: per-pod run-queue latency p99 over the last interval, seconds (key = pod key ns/name).
   std::map<std::string, double> runq_p99_seconds;
-  // Any controller → observer: cgroups whose cpu.stat is read in each fast tick where this controller is due.
-  std::set<std::string> hot_cgroups;
+  // Any controller → observer: cgroups whose cpu.stat is read in each fast tick where this controller is due. The
+  // runtime swaps in the deciding controller's own list (cleared), so a controller sees only its own marks.
+  HotCgroups hot_cgroups;
 };
 
 class ClusterActions;

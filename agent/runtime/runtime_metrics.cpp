@@ -13,16 +13,21 @@ prometheus::Histogram::BucketBoundaries tick_buckets() {
 
 }  // namespace
 
-struct RuntimeMetrics::Series {
-  // Pod series
+struct RuntimeMetrics::PodSeries {
+  struct Container {
+    std::string name;
+    uint64_t round = 0;
+    prometheus::Counter* periods = nullptr;
+    prometheus::Counter* throttled = nullptr;
+    prometheus::Gauge* ratio = nullptr;
+    std::optional<uint64_t> last_periods, last_throttled;
+  };
+  uint64_t round = 0;
   prometheus::Gauge* cpu = nullptr;
   prometheus::Gauge* mem = nullptr;
-  // Container series
-  prometheus::Counter* periods = nullptr;
-  prometheus::Counter* throttled = nullptr;
-  prometheus::Gauge* ratio = nullptr;
-  std::optional<uint64_t> last_usage, last_periods, last_throttled;
+  std::optional<uint64_t> last_usage;
   std::chrono::steady_clock::time_point last_at{};
+  std::vector<Container> containers;  // a pod has a handful: a linear search beats a map
 };
 
 RuntimeMetrics::RuntimeMetrics(prometheus::Registry& r)
@@ -112,18 +117,16 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
     last_node_at_ = now;
   }
 
-  std::set<std::string> live;
+  const uint64_t round = ++round_;
   for (const auto& p : snap.pods) {
-    const std::string qos(model::to_string(p.pod.qos));
-    prometheus::Labels pl{{"namespace", p.pod.namespace_}, {"pod", p.pod.name}, {"qos", qos}};
-    const std::string pkey = p.pod.uid;
-    live.insert(pkey);
-    auto& ps = series_[pkey];
+    auto& ps = series_[p.pod.uid];
     if (!ps) {
-      ps = std::make_unique<Series>();
+      ps = std::make_unique<PodSeries>();
+      prometheus::Labels pl{{"namespace", p.pod.namespace_}, {"pod", p.pod.name}, {"qos", std::string(model::to_string(p.pod.qos))}};
       ps->cpu = &pod_cpu_.Add(pl);
       ps->mem = &pod_mem_.Add(pl);
     }
+    ps->round = round;
     if (p.stats.cpu_usage_ns) {
       if (ps->last_usage && now > ps->last_at && *p.stats.cpu_usage_ns >= *ps->last_usage)
         ps->cpu->Set(static_cast<double>(*p.stats.cpu_usage_ns - *ps->last_usage) / 1e9 /
@@ -133,41 +136,56 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
     }
     if (p.stats.memory) ps->mem->Set(static_cast<double>(p.stats.memory->working_set_bytes));
     for (const auto& c : p.containers) {
-      const std::string ckey = p.pod.uid + "/" + c.spec.name;
-      live.insert(ckey);
-      auto& cs = series_[ckey];
+      PodSeries::Container* cs = nullptr;
+      for (auto& x : ps->containers)
+        if (x.name == c.spec.name) cs = &x;
       if (!cs) {
-        cs = std::make_unique<Series>();
-        prometheus::Labels cl = pl;
-        cl["container"] = c.spec.name;
+        cs = &ps->containers.emplace_back();
+        cs->name = c.spec.name;
+        prometheus::Labels cl{{"namespace", p.pod.namespace_},
+                              {"pod", p.pod.name},
+                              {"qos", std::string(model::to_string(p.pod.qos))},
+                              {"container", c.spec.name}};
         cs->periods = &ctr_periods_.Add(cl);
         cs->throttled = &ctr_throttled_.Add(cl);
         cs->ratio = &ctr_ratio_.Add(cl);
       }
+      cs->round = round;
       if (!c.stats.cpu_stat) continue;
       const auto& st = *c.stats.cpu_stat;
       if (cs->last_periods && st.nr_periods >= *cs->last_periods && st.nr_throttled >= *cs->last_throttled) {
         uint64_t dp = st.nr_periods - *cs->last_periods, dt = st.nr_throttled - *cs->last_throttled;
-        cs->periods->Increment(static_cast<double>(dp));
-        cs->throttled->Increment(static_cast<double>(dt));
+        if (dp) cs->periods->Increment(static_cast<double>(dp));
+        if (dt) cs->throttled->Increment(static_cast<double>(dt));
         cs->ratio->Set(dp ? static_cast<double>(dt) / static_cast<double>(dp) : 0.0);
       }
       cs->last_periods = st.nr_periods;
       cs->last_throttled = st.nr_throttled;
     }
   }
+  auto remove_container = [this](PodSeries::Container& c) {
+    ctr_periods_.Remove(c.periods);
+    ctr_throttled_.Remove(c.throttled);
+    ctr_ratio_.Remove(c.ratio);
+  };
   for (auto it = series_.begin(); it != series_.end();) {
-    if (live.count(it->first)) {
-      ++it;
+    auto& s = *it->second;
+    if (s.round != round) {
+      pod_cpu_.Remove(s.cpu);
+      pod_mem_.Remove(s.mem);
+      for (auto& c : s.containers) remove_container(c);
+      it = series_.erase(it);
       continue;
     }
-    auto& s = *it->second;
-    if (s.cpu) pod_cpu_.Remove(s.cpu);
-    if (s.mem) pod_mem_.Remove(s.mem);
-    if (s.periods) ctr_periods_.Remove(s.periods);
-    if (s.throttled) ctr_throttled_.Remove(s.throttled);
-    if (s.ratio) ctr_ratio_.Remove(s.ratio);
-    it = series_.erase(it);
+    for (auto c = s.containers.begin(); c != s.containers.end();) {
+      if (c->round == round) {
+        ++c;
+        continue;
+      }
+      remove_container(*c);
+      c = s.containers.erase(c);
+    }
+    ++it;
   }
 }
 

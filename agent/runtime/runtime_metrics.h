@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -30,7 +31,7 @@ class RuntimeMetrics {
   void update_usage(const Snapshot& snap);
 
  private:
-  struct Series;  // per pod / container gauges and the last cumulative values for deltas
+  struct PodSeries;  // per pod gauges, its containers' series, the last cumulative values for deltas
   prometheus::Family<prometheus::Histogram>& controller_tick_;
   prometheus::Family<prometheus::Histogram>& phase_;
   prometheus::Family<prometheus::Counter>& reloads_;
@@ -45,7 +46,10 @@ class RuntimeMetrics {
   prometheus::Family<prometheus::Counter>& ctr_throttled_;
   prometheus::Family<prometheus::Gauge>& ctr_ratio_;
   std::map<std::string, prometheus::Histogram*> ctl_hist_, phase_hist_;
-  std::map<std::string, std::unique_ptr<Series>> series_;  // key: pod uid or pod uid/container
+  // By pod uid. Looked up once per pod per slow tick; labels are built only when a series is created (building them
+  // for every pod and container on every slow tick was a tenth of a full tick).
+  std::unordered_map<std::string, std::unique_ptr<PodSeries>> series_;
+  uint64_t round_ = 0;  // update_usage() calls: series not seen in the current round are removed
   std::optional<uint64_t> last_node_busy_;
   std::chrono::steady_clock::time_point last_node_at_{};
 };

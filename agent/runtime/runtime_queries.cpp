@@ -43,8 +43,8 @@ nlohmann::json to_json(const std::vector<PublishedPod>& pods) {
 void RuntimeQueries::record(const std::string& pod_key, DecisionRecord decision) {
   std::lock_guard lk(mu_);
   auto& q = history_[pod_key];
+  if (q.size() >= kMaxPerPod) q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(q.size() - kMaxPerPod + 1));
   q.push_back(std::move(decision));
-  while (q.size() > kMaxPerPod) q.pop_front();
 }
 
 void RuntimeQueries::forget_pods_except(const std::function<bool(const std::string&)>& keep) {

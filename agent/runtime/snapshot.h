@@ -74,6 +74,13 @@ class KnobView {
   virtual ~KnobView() = default;
   virtual std::optional<cg::KnobValue> current(const cg::KnobRef& ref) const = 0;
   virtual std::optional<cg::KnobValue> original(const cg::KnobRef& ref) const = 0;
+  // Changes whenever an answer of current() or original() may have changed through the view itself (a write, a
+  // restore, a journal change, a fresh read that differs). 0 = not tracked: do not cache answers. A knob nobody
+  // holds can also change from outside (kubelet), which no epoch sees: a caller keeping answers across ticks asks
+  // again after kRefreshAfter, as the executor re-reads such knobs after that long anyway. Lets a controller that
+  // asks for the same knobs every 100 ms skip the lookups in maps keyed by long paths.
+  virtual uint64_t epoch() const { return 0; }
+  static constexpr std::chrono::seconds kRefreshAfter{10};
 };
 
 struct Snapshot {

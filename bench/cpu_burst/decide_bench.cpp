@@ -54,7 +54,7 @@ class MapKnobs : public agent::KnobView {
 
 class NullSink : public agent::IntentSink {
  public:
-  void set(const cg::KnobRef&, cg::KnobValue, std::string reason) override {
+  void set(const cg::KnobRef&, const cg::KnobValue&, const std::string& reason) override {
     ++intents;
     bytes += reason.size();
   }

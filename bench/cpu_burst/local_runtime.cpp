@@ -20,7 +20,7 @@ std::optional<cg::KnobValue> LocalRuntime::Journal::original(const cg::KnobRef& 
   return current(ref);  // never written: the current value is the original
 }
 
-void LocalRuntime::Sink::set(const cg::KnobRef& ref, cg::KnobValue value, std::string /*reason*/) {
+void LocalRuntime::Sink::set(const cg::KnobRef& ref, const cg::KnobValue& value, const std::string& /*reason*/) {
   writes.push_back({ref, std::move(value)});
 }
 

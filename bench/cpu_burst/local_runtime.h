@@ -47,7 +47,7 @@ class LocalRuntime {
   };
   class Sink : public agent::IntentSink {
    public:
-    void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) override;
+    void set(const cg::KnobRef& ref, const cg::KnobValue& value, const std::string& reason) override;
     std::vector<cg::KnobWrite> writes;
   };
   std::optional<uint64_t> node_busy_ns() const;

@@ -220,7 +220,7 @@ namespace {
 
 struct NoWrites : slo::agent::IntentSink {
   int calls = 0;
-  void set(const slo::cg::KnobRef&, slo::cg::KnobValue, std::string) override { calls++; }
+  void set(const slo::cg::KnobRef&, const slo::cg::KnobValue&, const std::string&) override { calls++; }
 };
 
 slo::agent::PodState test_pod(const std::string& name, const std::string& cgroup) {

@@ -37,7 +37,7 @@ void make_tree(const TempDir& t) {
 
 struct Sink : slo::agent::IntentSink {
   int calls = 0;
-  void set(const slo::cg::KnobRef&, slo::cg::KnobValue, std::string) override { calls++; }
+  void set(const slo::cg::KnobRef&, const slo::cg::KnobValue&, const std::string&) override { calls++; }
 };
 
 slo::agent::PodState pod_state(const std::string& ns, const std::string& name, const std::string& cgroup,

@@ -20,7 +20,7 @@ namespace {
 
 struct NullSink : IntentSink {
   int calls = 0;
-  void set(const slo::cg::KnobRef&, slo::cg::KnobValue, std::string) override { ++calls; }
+  void set(const slo::cg::KnobRef&, const slo::cg::KnobValue&, const std::string&) override { ++calls; }
 };
 
 PodState pod(const std::string& name, slo::model::QosClass q, std::vector<std::string> cgroups,

@@ -323,3 +323,34 @@ TEST_CASE("a fast tick reads only the hot cgroups of controllers due in it; slow
   a.tick(true);  // due: its 6 hot containers, cpu.stat + cpuacct.usage each on v1
   CHECK(a.stat_preads() == after_slow + 12);
 }
+
+TEST_CASE("HotCgroups tells the runtime when a controller's hot list differs from its previous decide's") {
+  // The runtime re-resolves hot paths to their stats only when changed() says so: a missed change would leave a
+  // newly marked cgroup unread (or read a stale one).
+  agent::HotCgroups h;
+  h.clear();
+  h.insert("kubepods/poda/c1");
+  h.insert("kubepods/poda/c2");
+  CHECK(h.changed());
+  CHECK(h.size() == 2);
+  CHECK(h.count("kubepods/poda/c2"));
+  h.clear();
+  h.insert("kubepods/poda/c1");
+  h.insert("kubepods/poda/c2");
+  CHECK_FALSE(h.changed());  // same list
+  h.clear();
+  h.insert("kubepods/poda/c1");
+  CHECK(h.changed());  // shorter
+  CHECK_FALSE(h.count("kubepods/poda/c2"));
+  h.clear();
+  h.insert("kubepods/poda/c1");
+  CHECK_FALSE(h.changed());
+  h.clear();
+  h.insert("kubepods/poda/c3");
+  CHECK(h.changed());  // same length, other path
+  h.clear();
+  CHECK(h.changed());  // emptied
+  CHECK(h.empty());
+  h.clear();
+  CHECK_FALSE(h.changed());
+}

@@ -159,6 +159,41 @@ TEST_CASE("current() answers for knobs nobody holds, before a claim and after it
   CHECK(f.ex->stats().writes_error == 0);
 }
 
+TEST_CASE("epoch() moves whenever an answer of current()/original() may have changed, and only then") {
+  // The CPU burst controller keeps originals across ticks while the epoch stays: a missed bump would leave it
+  // sizing bursts on a stale original.
+  Fixture f;
+  f.ex->current(f.quota(0));  // first read of an unheld knob: a new answer
+  const uint64_t e0 = f.ex->epoch();
+  CHECK(e0 != 0);
+  f.ex->current(f.quota(0));
+  f.ex->original(f.quota(0));
+  f.ex->apply();  // nothing submitted
+  CHECK(f.ex->epoch() == e0);
+
+  f.ex->submit("A", one(f.quota(0), 50000));
+  f.ex->apply();  // claim read, journal, write
+  const uint64_t e1 = f.ex->epoch();
+  CHECK(e1 != e0);
+  CHECK(cg::as_int(*f.ex->current(f.quota(0))) == 50000);
+  CHECK(cg::as_int(*f.ex->original(f.quota(0))) == -1);
+  f.ex->submit_unchanged("A");
+  f.ex->apply();  // steady state: no write, no change
+  CHECK(f.ex->epoch() == e1);
+
+  f.node.write(f.ctr(0), "cpu.cfs_quota_us", "70000");
+  f.ex->reassert();  // changed behind our back
+  const uint64_t e2 = f.ex->epoch();
+  CHECK(e2 != e1);
+  f.ex->reassert();  // nothing new
+  CHECK(f.ex->epoch() == e2);
+
+  f.ex->submit("A", {});
+  f.ex->apply();  // released: restored, journal entry dropped
+  CHECK(f.ex->epoch() != e2);
+  CHECK(cg::as_int(*f.ex->original(f.quota(0))) == -1);
+}
+
 TEST_CASE("a knob of a removed cgroup is forgotten silently") {
   Fixture f;
   f.ex->submit("A", one(f.quota(0), 50000));

@@ -100,6 +100,17 @@ std::optional<int64_t> CpuBurstController::original_of(const Snapshot& snap, Cgr
   return int_of(snap.knobs->current(slot.ref));
 }
 
+void CpuBurstController::refresh_originals(const Snapshot& snap, CgroupSlot& slot) const {
+  const uint64_t epoch = snap.knobs ? snap.knobs->epoch() : 0;
+  if (epoch != 0 && slot.orig_epoch == epoch && snap.now >= slot.orig_at &&
+      snap.now - slot.orig_at < KnobView::kRefreshAfter)
+    return;
+  slot.orig_period = original_of(snap, slot, cg::Knob::cpu_period);
+  slot.orig_quota = original_of(snap, slot, cg::Knob::cpu_quota);
+  slot.orig_epoch = snap.knobs ? snap.knobs->epoch() : 0;  // after the reads: a peek may have moved it
+  slot.orig_at = snap.now;
+}
+
 void CpuBurstController::record(PodMemory& mem, const Snapshot& snap, Decision d) {
   d.tick = snap.tick;
   d.wall = snap.wall;
@@ -390,9 +401,10 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
         continue;
       }
       if (cs.cgroup.empty()) continue;  // not started yet
-      int64_t period = original_of(snap, slot, cg::Knob::cpu_period).value_or(kDefaultPeriodUs);
+      refresh_originals(snap, slot);
+      int64_t period = slot.orig_period.value_or(kDefaultPeriodUs);
       if (period <= 0) period = kDefaultPeriodUs;
-      auto orig = original_of(snap, slot, cg::Knob::cpu_quota);
+      auto orig = slot.orig_quota;
       if (!orig) orig = std::max<int64_t>(QuotaScaler::kMinQuotaUs, *cs.spec.limits.cpu_millis * period / 1000);
       if (*orig <= 0) continue;  // unlimited in the kernel although the spec has a limit: nothing to burst
       managed.push_back({&cs, &slot, period, *orig, *orig});
@@ -429,8 +441,9 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
   if (metrics_) mem.has_series = true;
 
   auto& pod_slot = mem.pod_slot;
-  const int64_t pod_period = original_of(snap, pod_slot, cg::Knob::cpu_period).value_or(kDefaultPeriodUs);
-  std::optional<int64_t> pod_orig = original_of(snap, pod_slot, cg::Knob::cpu_quota);
+  refresh_originals(snap, pod_slot);
+  const int64_t pod_period = pod_slot.orig_period.value_or(kDefaultPeriodUs);
+  std::optional<int64_t> pod_orig = pod_slot.orig_quota;
   if (!pod_orig && all_limited) {
     int64_t sum = 0;
     for (const auto& m : managed) sum += m.orig_us * pod_period / m.period_us;

@@ -60,6 +60,11 @@ class CpuBurstController : public Controller {
     int64_t burst_reason_percent = -1, burst_reason_quota = -1;
     std::string burst_reason;
     int64_t clamp_checked_want = -1;  // last clamped value looked up in clamp_reported_
+    // Original period and quota as the knob view last answered, while its epoch is unchanged and for at most
+    // KnobView::kRefreshAfter: asking every 100 ms for every LS cgroup was a sixth of the daemon's CPU.
+    uint64_t orig_epoch = 0;
+    std::chrono::steady_clock::time_point orig_at{};
+    std::optional<int64_t> orig_period, orig_quota;
     // The pod quota's reason depends on the value and the raised containers' names (pod slot only).
     bool quota_reason_valid = false;
     int64_t quota_reason_value = 0;
@@ -133,6 +138,8 @@ class CpuBurstController : public Controller {
   void record(PodMemory& mem, const Snapshot& snap, Decision d);
   void record_releases(PodMemory& mem, const Snapshot& snap);
   std::optional<int64_t> original_of(const Snapshot& snap, CgroupSlot& slot, cg::Knob knob) const;
+  // Refreshes slot.orig_period / orig_quota when the cached answers may be stale.
+  void refresh_originals(const Snapshot& snap, CgroupSlot& slot) const;
   void update_guard_input(const PodState& ps, const Blackboard& board, PodMemory& mem);
   PodMemory& memory_for(const PodState& ps, size_t index);
   void forget_pod(std::map<std::string, PodMemory, std::less<>>::iterator it);

@@ -20,7 +20,7 @@ namespace {
 
 struct Sink : agent::IntentSink {
   std::map<std::string, std::pair<cg::KnobValue, std::string>> set_;
-  void set(const cg::KnobRef& ref, cg::KnobValue v, std::string reason) override {
+  void set(const cg::KnobRef& ref, const cg::KnobValue& v, const std::string& reason) override {
     set_[ref.to_string()] = {std::move(v), std::move(reason)};
   }
   std::optional<int64_t> get(const std::string& cgroup, cg::Knob k) const {

@@ -19,7 +19,7 @@ struct Intent {
 
 class RecordingSink : public agent::IntentSink {
  public:
-  void set(const cg::KnobRef& ref, cg::KnobValue value, std::string reason) override {
+  void set(const cg::KnobRef& ref, const cg::KnobValue& value, const std::string& reason) override {
     intents.push_back({ref, std::get<int64_t>(value), std::move(reason)});
   }
   std::vector<Intent> intents;

@@ -18,7 +18,7 @@ namespace {
 
 struct Sink : agent::IntentSink {
   std::map<KnobRef, std::pair<cg::KnobValue, std::string>> got;
-  void set(const KnobRef& ref, cg::KnobValue v, std::string reason) override { got[ref] = {std::move(v), std::move(reason)}; }
+  void set(const KnobRef& ref, const cg::KnobValue& v, const std::string& reason) override { got[ref] = {std::move(v), std::move(reason)}; }
   std::optional<CpuSet> cpus(const std::string& cgroup) const {
     auto it = got.find(KnobRef{cgroup, Knob::cpuset_cpus, ""});
     if (it == got.end()) return std::nullopt;

@@ -19,7 +19,7 @@ namespace {
 
 struct Sink : agent::IntentSink {
   std::vector<cg::KnobWrite> batch;
-  void set(const cg::KnobRef& ref, cg::KnobValue v, std::string) override { batch.push_back({ref, std::move(v)}); }
+  void set(const cg::KnobRef& ref, const cg::KnobValue& v, const std::string&) override { batch.push_back({ref, std::move(v)}); }
 };
 
 std::string trim(std::string s) {
