@@ -172,8 +172,8 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
 
   // Floors, measured interleaved with the ticks (one floor round after each tick, so both see the same cache and
   // CPU state; these machines are noisy): the same number of bare preads on kept-open files of the same tree.
-  //  - full: every stat file a full tick reads (cpu, cpuacct on v1, memory usage and memory.stat of every pod and
-  //    container cgroup), in pod order;
+  //  - full: every stat file a full tick reads (cpu.stat and on v1 cpuacct.usage of every pod and container cgroup,
+  //    memory usage and memory.stat of every pod cgroup), in pod order;
   //  - steady: the CPU files (cpu.stat, cpuacct.usage on v1) of the containers, which is what fast ticks read;
   //  - cpu.stat only (the floor of sessions 1-3, printed for comparison): the containers' cpu.stat files, cycled.
   //    Cycling a few hundred small files keeps them cache-hot, so it prices a pread lower than reading 2400
@@ -190,9 +190,11 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     if (cg.empty()) return;
     add(all, file("cpu", cg, "cpu.stat"));
     if (!v2) add(all, file("cpuacct", cg, "cpuacct.usage"));
-    add(all, file("memory", cg, v2 ? "memory.current" : "memory.usage_in_bytes"));
-    add(all, file("memory", cg, "memory.stat"));
-    if (!container) return;
+    if (!container) {  // memory is read for pods (and tiers) only
+      add(all, file("memory", cg, v2 ? "memory.current" : "memory.usage_in_bytes"));
+      add(all, file("memory", cg, "memory.stat"));
+      return;
+    }
     add(cpu, file("cpu", cg, "cpu.stat"));
     if (!v2) add(cpu, file("cpuacct", cg, "cpuacct.usage"));
     add(stat_only, file("cpu", cg, "cpu.stat"));

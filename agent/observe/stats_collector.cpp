@@ -4,8 +4,8 @@
 
 namespace slo::agent {
 
-void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out,
-                              std::chrono::steady_clock::time_point now) {
+void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now,
+                              Usage usage) {
   if (cgroup.empty()) return;
   auto& f = files_[cgroup];
   if (!f.cpu_stat_tried) {
@@ -19,6 +19,8 @@ void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out,
     auto r = fs_.keep_open(cgroup, cg::StatFile::cpu_usage);
     if (r.ok()) f.usage = std::move(r.value);
   }
+  // -1: no previous sample (a plain value: GCC 12 warns maybe-uninitialized on an optional here).
+  const int64_t prev_periods = out.cpu_stat ? static_cast<int64_t>(out.cpu_stat->nr_periods) : -1;
   out.cpu_stat.reset();
   if (f.cpu_stat.valid()) {
     ++preads_;
@@ -31,7 +33,9 @@ void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out,
       f.cpu_stat = cg::KeptFile();  // gone (rmdir'ed): stop reading it
     }
   }
-  if (f.usage.valid()) {
+  const bool idle = usage == Usage::when_active && out.cpu_stat && prev_periods > 0 && out.cpu_usage_ns &&
+                    static_cast<int64_t>(out.cpu_stat->nr_periods) == prev_periods;
+  if (f.usage.valid() && !idle) {
     ++preads_;
     auto st = f.usage.read(buf_);
     if (st.ok()) {

@@ -17,8 +17,18 @@ class StatsCollector {
  public:
   explicit StatsCollector(const cg::CgroupFs& fs) : fs_(fs) {}
 
+  // When v1's cpuacct.usage (a second pread) is read along with cpu.stat.
+  enum class Usage : uint8_t {
+    always,
+    // Only when cpu.stat's nr_periods moved since the previous read, or the cgroup has no CFS quota (nr_periods 0).
+    // A quota-limited cgroup that used no CPU lets its bandwidth timer go idle, so its nr_periods stands still: its
+    // usage did not change either (usage spent right before the read, before a period boundary, shows at the next
+    // read: the counter is cumulative). The fast tick reads this way: an idle LS container costs one pread, not two.
+    when_active,
+  };
   // cpu.stat (and on v1 cpuacct.usage) of one cgroup into out; absent values when gone or unreadable.
-  void read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now);
+  void read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now,
+                Usage usage = Usage::always);
   // Memory usage and working set (slow tick only), through kept-open files too. memory.stat is scanned for the
   // inactive_file counter only: MemoryUsage::stat stays empty (no consumer; a per-key map for every cgroup each
   // slow tick was most of the slow tick's allocations).

@@ -486,6 +486,19 @@ void Agent::resolve() {
       live.insert(cgroup);
     }
   }
+  // Memory: pods and tiers only. Every consumer (node usage, reclaimed, BE suppression and eviction, the pod
+  // working-set metric) uses the pod level; containers' memory files were two preads per container per slow tick
+  // for nobody.
+  memory_reads_.clear();
+  for (auto& p : snap_.pods)
+    if (!p.cgroup.empty()) memory_reads_.emplace_back(&stats_index_.find(p.cgroup)->first, &p.stats);
+  if (host_.layout) {
+    const auto& l = *host_.layout;
+    for (const auto& cgroup : {l.kubepods, l.tier_dir(cg::QosTier::burstable), l.tier_dir(cg::QosTier::besteffort)}) {
+      auto it = stats_index_.find(cgroup);
+      if (!cgroup.empty() && it != stats_index_.end()) memory_reads_.emplace_back(&it->first, it->second);
+    }
+  }
   stats_->retain(live);
   queries_->set_known_pods(known);
   queries_->forget_pods_except([&](const std::string& k) { return known->count(k) > 0; });
@@ -573,10 +586,8 @@ void Agent::schedule_reload() {
 void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
   if (slow) {
     if (node_reader_->ok()) node_reader_->read(snap_.node);
-    for (auto& [cgroup, stats] : stats_index_) {
-      stats_->read_cpu(cgroup, *stats, now);
-      stats_->read_memory(cgroup, *stats);
-    }
+    for (auto& [cgroup, stats] : stats_index_) stats_->read_cpu(cgroup, *stats, now);
+    for (auto& [cgroup, stats] : memory_reads_) stats_->read_memory(*cgroup, *stats);
     return;
   }
   // A fast tick reads the hot cgroups of the controllers that decide in it, nothing else: a controller due every
@@ -585,7 +596,8 @@ void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
     if (c.hot_index_gen != stats_index_gen_) resolve_hot(c);
     for (const auto& [cg, stats] : c.hot_reads)
-      if (stats->cpu_stat_at != now) stats_->read_cpu(*cg, *stats, now);  // else read this tick already
+      if (stats->cpu_stat_at != now)  // else read this tick already
+        stats_->read_cpu(*cg, *stats, now, StatsCollector::Usage::when_active);
   }
 }
 

@@ -157,6 +157,8 @@ class Agent {
   std::vector<Ctl> ctls_;
   Snapshot snap_;
   std::unordered_map<std::string, ContainerStats*> stats_index_;  // cgroup → its stats in snap_.pods / snap_.tiers
+  // Cgroups whose memory the slow tick reads (keys of stats_index_ and their stats): pods and tiers.
+  std::vector<std::pair<const std::string*, ContainerStats*>> memory_reads_;
   uint64_t stats_index_gen_ = 1;  // bumped whenever stats_index_ is rebuilt (invalidates Ctl::hot_reads)
   std::map<std::string, std::string> pod_cgroups_;                // pod cgroup → pod key
   std::vector<model::Pod> pods_raw_;

@@ -34,7 +34,7 @@ struct ContainerStats {
   std::optional<cg::CpuStat> cpu_stat;      // absent when not read this tick or the cgroup is gone
   std::chrono::steady_clock::time_point cpu_stat_at{};
   std::optional<uint64_t> cpu_usage_ns;     // cumulative
-  std::optional<cg::MemoryUsage> memory;    // refreshed every slow tick
+  std::optional<cg::MemoryUsage> memory;    // every slow tick, pod and tier cgroups only (containers: no consumer)
 };
 
 struct ContainerState {

@@ -320,8 +320,10 @@ TEST_CASE("a fast tick reads only the hot cgroups of controllers due in it; slow
   const auto after_slow = a.stat_preads();
   for (int i = 0; i < 5; ++i) a.tick(false);  // TestQuota not due: its hot set is not read
   CHECK(a.stat_preads() == after_slow);
-  a.tick(true);  // due: its 6 hot containers, cpu.stat + cpuacct.usage each on v1
-  CHECK(a.stat_preads() == after_slow + 12);
+  // Due: its 6 hot containers' cpu.stat; cpuacct.usage too only where nr_periods moved since the last read, which
+  // in the fake tree it does not (StatsCollector::Usage::when_active; the slow tick reads both).
+  a.tick(true);
+  CHECK(a.stat_preads() == after_slow + 6);
 }
 
 TEST_CASE("HotCgroups tells the runtime when a controller's hot list differs from its previous decide's") {

@@ -71,6 +71,31 @@ TEST_CASE("pods resolve to their kubelet cgroups; stats come through kept-open f
   node.write(pods[0].containers[0].cgroup, "cpu.stat", "nr_periods 20\nnr_throttled 5\nthrottled_time 1\n");
   stats.read_cpu(pods[0].containers[0].cgroup, pods[0].containers[0].stats, now);
   CHECK(pods[0].containers[0].stats.cpu_stat->nr_throttled == 5);  // same fd, re-read with pread
+  {
+    // Fast ticks skip v1's cpuacct.usage while nr_periods stands still (the quota'd cgroup used no CPU).
+    auto& cs = pods[0].containers[0].stats;
+    const auto& cg = pods[0].containers[0].cgroup;
+    using U = StatsCollector::Usage;
+    node.write(cg, "cpuacct.usage", "3000000\n");
+    uint64_t p0 = stats.preads();
+    stats.read_cpu(cg, cs, now, U::when_active);
+    CHECK(stats.preads() - p0 == 1);
+    CHECK(*cs.cpu_usage_ns == 1000000);  // not re-read: idle
+    node.write(cg, "cpu.stat", "nr_periods 21\nnr_throttled 5\nthrottled_time 1\n");
+    stats.read_cpu(cg, cs, now, U::when_active);
+    CHECK(*cs.cpu_usage_ns == 3000000);  // a period went by: read
+    node.write(cg, "cpuacct.usage", "4000000\n");
+    stats.read_cpu(cg, cs, now);  // Usage::always (slow ticks)
+    CHECK(*cs.cpu_usage_ns == 4000000);
+    node.write(cg, "cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n");
+    stats.read_cpu(cg, cs, now);
+    node.write(cg, "cpuacct.usage", "5000000\n");
+    stats.read_cpu(cg, cs, now, U::when_active);
+    CHECK(*cs.cpu_usage_ns == 5000000);  // no quota (nr_periods 0): nothing tells idleness, always read
+    node.write(cg, "cpu.stat", "nr_periods 20\nnr_throttled 5\nthrottled_time 1\n");
+    node.write(cg, "cpuacct.usage", "1000000\n");
+    stats.read_cpu(cg, cs, now);
+  }
   stats.read_memory(pods[0].containers[0].cgroup, pods[0].containers[0].stats);
   REQUIRE(pods[0].containers[0].stats.memory);
   CHECK(pods[0].containers[0].stats.memory->usage_bytes == 10485760);
