@@ -4,10 +4,9 @@
 
 namespace slo::agent {
 
-void StatsCollector::read_cpu(const std::string& cgroup, ContainerStats& out, std::chrono::steady_clock::time_point now,
-                              Usage usage) {
-  if (cgroup.empty()) return;
-  auto& f = files_[cgroup];
+void StatsCollector::read_cpu(Handle h, const std::string& cgroup, ContainerStats& out,
+                              std::chrono::steady_clock::time_point now, Usage usage) {
+  auto& f = *h;
   if (!f.cpu_stat_tried) {
     f.cpu_stat_tried = true;
     auto r = fs_.keep_open(cgroup, cg::StatFile::cpu_stat);

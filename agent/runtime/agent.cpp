@@ -456,6 +456,7 @@ void Agent::resolve() {
   snap_.pods = resolve_pods(*fs_, host_.layout ? &*host_.layout : nullptr, pods_raw_, snap_.pods, &counts);
   stats_index_.clear();
   ++stats_index_gen_;
+  snap_.pods_generation = stats_index_gen_;
   pod_cgroups_.clear();
   std::set<std::string> live;
   auto known = std::make_shared<std::set<std::string>>();
@@ -595,9 +596,9 @@ void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
   for (auto& c : ctls_) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
     if (c.hot_index_gen != stats_index_gen_) resolve_hot(c);
-    for (const auto& [cg, stats] : c.hot_reads)
-      if (stats->cpu_stat_at != now)  // else read this tick already
-        stats_->read_cpu(*cg, *stats, now, StatsCollector::Usage::when_active);
+    for (const auto& h : c.hot_reads)
+      if (h.stats->cpu_stat_at != now)  // else read this tick already
+        stats_->read_cpu(h.files, *h.cgroup, *h.stats, now, StatsCollector::Usage::when_active);
   }
 }
 
@@ -605,7 +606,8 @@ void Agent::resolve_hot(Ctl& c) {
   c.hot_reads.clear();
   for (const auto& cg : c.hot) {
     auto it = stats_index_.find(cg);
-    if (it != stats_index_.end()) c.hot_reads.emplace_back(&it->first, it->second);  // unknown paths: ignored
+    if (it != stats_index_.end() && !cg.empty())  // unknown paths: ignored
+      c.hot_reads.push_back({&it->first, it->second, stats_->handle(cg)});
   }
   c.hot_index_gen = stats_index_gen_;
 }

@@ -115,7 +115,12 @@ class Agent {
     double last_tick_seconds = 0;
     HotCgroups hot;  // its last decide's marks (Blackboard::hot_cgroups)
     // hot resolved to the stats it fills (key of stats_index_, stats); rebuilt when hot changes or after resolve().
-    std::vector<std::pair<const std::string*, ContainerStats*>> hot_reads;
+    struct HotRead {
+      const std::string* cgroup;
+      ContainerStats* stats;
+      StatsCollector::Handle files;
+    };
+    std::vector<HotRead> hot_reads;
     uint64_t hot_index_gen = 0;
     prometheus::Histogram* hist = nullptr;
   };

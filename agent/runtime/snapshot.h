@@ -90,6 +90,9 @@ struct Snapshot {
   const HostInfo* host = nullptr;
   NodeStats node;
   std::vector<PodState> pods;
+  // Changes whenever `pods` is rebuilt (pod set or cgroups changed); 0 = not tracked. Between changes the pods,
+  // their cgroups and containers stay the same, so a controller may keep what it derived from them.
+  uint64_t pods_generation = 0;
   TierStats tiers;
   const KnobView* knobs = nullptr;
   // Cgroups CRs (resources.alibabacloud.com/v1alpha1, whole objects as the API server or --policy-dir gives them)

@@ -122,6 +122,9 @@ const CrSpec& CgroupsCrController::spec_of(const nlohmann::json& obj, std::chron
 }
 
 void CgroupsCrController::decide(const Snapshot& snap, Blackboard& board, IntentSink& out) {
+  // No CR now and none before, and that state already reported: nothing to match, claim, report or count. The
+  // controller decides every tick, so without this it walked every pod every 100 ms on nodes that use no CRs.
+  if (snap.cgroups_crs.empty() && idle_reported_ && specs_.empty() && last_.empty() && wanted_before_.empty()) return;
   // 1. Parse (cached per object) and order by name: with two CRs on one container the first name wins.
   std::vector<const CrSpec*> crs;
   std::set<std::string> names;
@@ -181,6 +184,7 @@ void CgroupsCrController::decide(const Snapshot& snap, Blackboard& board, Intent
   }
   wanted_before_ = std::move(wanted);
   last_ = std::move(entries);
+  idle_reported_ = snap.cgroups_crs.empty() && last_.empty() && spec_errors_.empty() && owned_.empty();
 }
 
 void CgroupsCrController::decide_pod(const Snapshot& snap, const PodState& ps, const std::vector<const CrSpec*>& crs,

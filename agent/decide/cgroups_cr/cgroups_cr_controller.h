@@ -83,6 +83,7 @@ class CgroupsCrController : public Controller {
   std::map<std::string, std::string> noted_;   // "cr|uid|container" → "state|reason|generation" already evented
   std::map<std::string, std::string> wanted_before_;  // knob ref → value claimed last tick (Applying vs NotApplied)
   std::vector<Entry> last_;  // this tick's entries, for status()/explain()
+  bool idle_reported_ = false;  // the last decide saw no CR and left nothing to report: decide() returns at once
   std::vector<std::string> spec_errors_;
   std::set<std::string> owned_;
 };

@@ -74,18 +74,18 @@ void BurstMetrics::set_quota(Series& s, double q, double orig) {
     s.quota = &quota_.Add(labels);
     s.original = &original_.Add(labels);
   }
-  s.quota->Set(q);
-  s.original->Set(orig);
+  if (q != s.last_quota) s.quota->Set(s.last_quota = q);
+  if (orig != s.last_original) s.original->Set(s.last_original = orig);
 }
 
 void BurstMetrics::set_burst(Series& s, double b) {
   if (!s.burst) s.burst = &burst_.Add(labels_of(*s.key));
-  s.burst->Set(b);
+  if (b != s.last_burst) s.burst->Set(s.last_burst = b);
 }
 
 void BurstMetrics::set_throttled_ratio(Series& s, double r) {
   if (!s.throttled) s.throttled = &throttled_.Add(labels_of(*s.key));
-  s.throttled->Set(r);
+  if (r != s.last_throttled) s.throttled->Set(s.last_throttled = r);
 }
 
 void BurstMetrics::count_raise(Series& s) {

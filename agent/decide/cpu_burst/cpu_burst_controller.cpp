@@ -265,7 +265,13 @@ const BurstPolicy& CpuBurstController::effective_policy(const model::Pod& pod, P
 
 // Matches the pod's cgroup slots to its cgroups by path: a slot (scaler state, cached refs and series) lives as long
 // as its cgroup; a container whose cgroup changed (restarted, or started) gets a fresh one.
-void CpuBurstController::sync_slots(const PodState& ps, PodMemory& mem) {
+void CpuBurstController::sync_slots(const Snapshot& snap, const PodState& ps, PodMemory& mem) {
+  // Same pod set as when last matched: same paths, nothing to compare (two ~100-char compares per container every
+  // 100 ms otherwise).
+  if (snap.pods_generation != 0 && mem.slots_generation == snap.pods_generation &&
+      mem.containers.size() == ps.containers.size() && mem.pod_slot.path)
+    return;
+  mem.slots_generation = snap.pods_generation;
   auto fresh = [](CgroupSlot& s, const std::string& path, const std::string& container) {
     s = CgroupSlot{};
     s.path = std::make_shared<const std::string>(path);
@@ -392,7 +398,7 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
   if (verdict.why == Why::managed && pol.policy == PolicyKind::none) verdict = {Why::policy_none, ps.pod.qos, nullptr};
   bool all_limited = true;
   if (verdict.why == Why::managed) {
-    sync_slots(ps, mem);  // only eligible pods have slots (BE pods and the like cost no memory)
+    sync_slots(snap, ps, mem);  // only eligible pods have slots (BE pods and the like cost no memory)
     for (size_t i = 0; i < ps.containers.size(); ++i) {
       const auto& cs = ps.containers[i];
       auto& slot = mem.containers[i];

@@ -115,6 +115,7 @@ class CpuBurstController : public Controller {
     std::optional<Annotation> annotation;
     CgroupSlot pod_slot;
     std::vector<CgroupSlot> containers;  // parallel to PodState::containers after sync_slots() (eligible pods only)
+    uint64_t slots_generation = 0;       // Snapshot::pods_generation the slots were matched against
     std::optional<std::map<std::string, uint64_t, std::less<>>::iterator> guard_entry;  // in guard_in_
     bool noted_no_kernel_burst = false;  // said once in explain()
     bool has_series = false;  // metric series exist: removing them scans every series, so only when there are some
@@ -130,7 +131,7 @@ class CpuBurstController : public Controller {
   static std::string describe(const Verdict& v);
   const std::string& status_of(PodMemory& mem, const Verdict& v);
   const BurstPolicy& effective_policy(const model::Pod& pod, PodMemory& mem);
-  static void sync_slots(const PodState& ps, PodMemory& mem);
+  static void sync_slots(const Snapshot& snap, const PodState& ps, PodMemory& mem);
   BurstMetrics::Series& series_of(const PodState& ps, CgroupSlot& slot);
   void drop_series(PodMemory& mem);
   void emit(IntentSink& out, PodMemory& mem, const Snapshot& snap, CgroupSlot& slot, cg::Knob knob, int64_t value,
