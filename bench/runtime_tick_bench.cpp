@@ -183,21 +183,19 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) fl.fds.push_back(fd);
   };
-  auto file = [&](const char* v1_ctl, const std::string& cg, const char* name) {
-    return v2 ? root + "/" + cg + "/" + name : root + "/" + v1_ctl + "/" + cg + "/" + name;
-  };
+  auto file = [&](const std::string& cg, const char* name) { return test::FakeNode::file_in(root, v2, cg, name); };
   auto add_cgroup = [&](const std::string& cg, bool container) {
     if (cg.empty()) return;
-    add(all, file("cpu", cg, "cpu.stat"));
-    if (!v2) add(all, file("cpuacct", cg, "cpuacct.usage"));
+    add(all, file(cg, "cpu.stat"));
+    if (!v2) add(all, file(cg, "cpuacct.usage"));
     if (!container) {  // memory is read for pods (and tiers) only
-      add(all, file("memory", cg, v2 ? "memory.current" : "memory.usage_in_bytes"));
-      add(all, file("memory", cg, "memory.stat"));
+      add(all, file(cg, v2 ? "memory.current" : "memory.usage_in_bytes"));
+      add(all, file(cg, "memory.stat"));
       return;
     }
-    add(cpu, file("cpu", cg, "cpu.stat"));
-    if (!v2) add(cpu, file("cpuacct", cg, "cpuacct.usage"));
-    add(stat_only, file("cpu", cg, "cpu.stat"));
+    add(cpu, file(cg, "cpu.stat"));
+    if (!v2) add(cpu, file(cg, "cpuacct.usage"));
+    add(stat_only, file(cg, "cpu.stat"));
   };
   for (const auto& p : a.snapshot().pods) {
     add_cgroup(p.cgroup, false);

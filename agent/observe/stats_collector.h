@@ -14,11 +14,9 @@
 namespace slo::agent {
 
 class StatsCollector {
+  struct Files;
+
  public:
-  struct Files {
-    cg::KeptFile cpu_stat, usage, mem_usage, mem_stat;
-    bool cpu_stat_tried = false, usage_tried = false, mem_tried = false;
-  };
   explicit StatsCollector(const cg::CgroupFs& fs) : fs_(fs) {}
 
   // When v1's cpuacct.usage (a second pread) is read along with cpu.stat.
@@ -30,7 +28,6 @@ class StatsCollector {
     // read: the counter is cumulative). The fast tick reads this way: an idle LS container costs one pread, not two.
     when_active,
   };
-  struct Files;
   // The kept-open files of one cgroup, for a caller that reads the same cgroups every tick (the fast tick's hot
   // sets): saves hashing a ~100-char path per read. Valid until retain() drops the cgroup.
   using Handle = Files*;
@@ -54,6 +51,10 @@ class StatsCollector {
   size_t open_files() const;
 
  private:
+  struct Files {
+    cg::KeptFile cpu_stat, usage, mem_usage, mem_stat;
+    bool cpu_stat_tried = false, usage_tried = false, mem_tried = false;
+  };
   const cg::CgroupFs& fs_;
   std::unordered_map<std::string, Files> files_;
   std::string buf_;

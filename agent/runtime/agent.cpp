@@ -251,8 +251,7 @@ void Agent::configure_controllers(bool initial) {
     if (c.enabled && !want) {
       executor_->withdraw(c.name);
       c.hot = HotCgroups{};  // fresh: a re-enabled controller's first marks count as changed
-      c.hot_reads.clear();
-      c.hot_index_gen = stats_index_gen_;
+      c.hot_index_gen = 0;
       log::info(kLog, "controller " + c.name + " disabled by config: its knobs go back to their originals");
     } else if (!c.enabled && want && !initial) {
       log::info(kLog, "controller " + c.name + " enabled by config");
@@ -458,12 +457,17 @@ void Agent::resolve() {
   ++stats_index_gen_;
   snap_.pods_generation = stats_index_gen_;
   pod_cgroups_.clear();
+  // Memory is read for pods and tiers only: every consumer (node usage, reclaimed, BE suppression and eviction, the
+  // pod working-set metric) uses the pod level; containers' memory files were two preads each per slow tick for
+  // nobody.
+  memory_reads_.clear();
   std::set<std::string> live;
   auto known = std::make_shared<std::set<std::string>>();
   for (auto& p : snap_.pods) {
     known->insert(p.pod.key());
     if (!p.cgroup.empty()) {
-      stats_index_[p.cgroup] = &p.stats;
+      auto it = stats_index_.insert_or_assign(p.cgroup, &p.stats).first;  // keys stay put on rehash
+      memory_reads_.emplace_back(&it->first, &p.stats);
       pod_cgroups_[p.cgroup] = p.pod.key();
       live.insert(p.cgroup);
     }
@@ -483,21 +487,9 @@ void Agent::resolve() {
                                                              {l.tier_dir(cg::QosTier::besteffort), &snap_.tiers.besteffort}};
     for (const auto& [cgroup, stats] : tiers) {
       if (cgroup.empty() || stats_index_.count(cgroup)) continue;
-      stats_index_[cgroup] = stats;
+      auto it = stats_index_.emplace(cgroup, stats).first;
+      memory_reads_.emplace_back(&it->first, stats);
       live.insert(cgroup);
-    }
-  }
-  // Memory: pods and tiers only. Every consumer (node usage, reclaimed, BE suppression and eviction, the pod
-  // working-set metric) uses the pod level; containers' memory files were two preads per container per slow tick
-  // for nobody.
-  memory_reads_.clear();
-  for (auto& p : snap_.pods)
-    if (!p.cgroup.empty()) memory_reads_.emplace_back(&stats_index_.find(p.cgroup)->first, &p.stats);
-  if (host_.layout) {
-    const auto& l = *host_.layout;
-    for (const auto& cgroup : {l.kubepods, l.tier_dir(cg::QosTier::burstable), l.tier_dir(cg::QosTier::besteffort)}) {
-      auto it = stats_index_.find(cgroup);
-      if (!cgroup.empty() && it != stats_index_.end()) memory_reads_.emplace_back(&it->first, it->second);
     }
   }
   stats_->retain(live);

@@ -5,6 +5,7 @@
 // writer, journals originals, and restores any knob a controller stops claiming (pod gone, policy off).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -58,7 +59,6 @@ class HotCgroups {
   }
   // Starts a new round; the previous round's strings stay for comparison and their capacity.
   void clear() {
-    if (n_ != last_n_) changed_ = true;
     last_n_ = n_;
     n_ = 0;
     changed_ = false;
@@ -67,11 +67,7 @@ class HotCgroups {
   bool changed() const { return changed_ || n_ != last_n_; }
   size_t size() const { return n_; }
   bool empty() const { return n_ == 0; }
-  size_t count(std::string_view cgroup) const {
-    size_t k = 0;
-    for (size_t i = 0; i < n_; ++i) k += items_[i] == cgroup;
-    return k > 0;
-  }
+  size_t count(std::string_view cgroup) const { return std::find(begin(), end(), cgroup) != end() ? 1 : 0; }
   const std::string* begin() const { return items_.data(); }
   const std::string* end() const { return items_.data() + n_; }
 

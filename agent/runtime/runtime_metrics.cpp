@@ -1,7 +1,5 @@
 #include "agent/runtime/runtime_metrics.h"
 
-#include <set>
-
 #include "slo_config.h"
 
 namespace slo::agent {
@@ -118,11 +116,15 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
   }
 
   const uint64_t round = ++round_;
+  auto pod_labels = [](const PodState& p) {
+    return prometheus::Labels{
+        {"namespace", p.pod.namespace_}, {"pod", p.pod.name}, {"qos", std::string(model::to_string(p.pod.qos))}};
+  };
   for (const auto& p : snap.pods) {
     auto& ps = series_[p.pod.uid];
     if (!ps) {
       ps = std::make_unique<PodSeries>();
-      prometheus::Labels pl{{"namespace", p.pod.namespace_}, {"pod", p.pod.name}, {"qos", std::string(model::to_string(p.pod.qos))}};
+      const auto pl = pod_labels(p);
       ps->cpu = &pod_cpu_.Add(pl);
       ps->mem = &pod_mem_.Add(pl);
     }
@@ -142,10 +144,8 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
       if (!cs) {
         cs = &ps->containers.emplace_back();
         cs->name = c.spec.name;
-        prometheus::Labels cl{{"namespace", p.pod.namespace_},
-                              {"pod", p.pod.name},
-                              {"qos", std::string(model::to_string(p.pod.qos))},
-                              {"container", c.spec.name}};
+        auto cl = pod_labels(p);
+        cl["container"] = c.spec.name;
         cs->periods = &ctr_periods_.Add(cl);
         cs->throttled = &ctr_throttled_.Add(cl);
         cs->ratio = &ctr_ratio_.Add(cl);

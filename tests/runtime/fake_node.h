@@ -116,10 +116,12 @@ class FakeNode {
   }
 
   // The file holding a knob/stat of a cgroup ("cpu.cfs_quota_us" lives in cpu/ on v1).
-  std::string file(const std::string& cgroup, const std::string& name) const {
-    if (v2_) return root_ + "/" + cgroup + "/" + name;
+  std::string file(const std::string& cgroup, const std::string& name) const { return file_in(root_, v2_, cgroup, name); }
+  // The same path for a tree already on disk, without a FakeNode (whose constructor writes the root's files).
+  static std::string file_in(const std::string& root, bool v2, const std::string& cgroup, const std::string& name) {
+    if (v2) return root + "/" + cgroup + "/" + name;
     std::string ctrl = name.substr(0, name.find('.'));
-    return root_ + "/" + ctrl + "/" + cgroup + "/" + name;
+    return root + "/" + ctrl + "/" + cgroup + "/" + name;
   }
   std::string read(const std::string& cgroup, const std::string& name) const {
     std::ifstream in(file(cgroup, name));
