@@ -51,6 +51,26 @@ std::map<std::string, long> proc_status() {
   return out;
 }
 
+// Mappings holding ≥ 256 kB of anonymous memory (SLO_BENCH_SMAPS=1): heap arenas, thread stacks, BPF maps.
+void print_anon_mappings() {
+  std::ifstream in("/proc/self/smaps");
+  std::string line, header;
+  while (std::getline(in, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find(' ') > line.find('-')) {
+      header = line;
+      continue;
+    }
+    if (std::getenv("SLO_BENCH_SMAPS")[0] == '2' && line.rfind("Rss:", 0) == 0) {
+      long kb = std::atol(line.c_str() + 4);
+      if (kb >= 128) std::printf("    rss  %6ld kB  %s\n", kb, header.c_str());
+    }
+    if (line.rfind("Anonymous:", 0) == 0) {
+      long kb = std::atol(line.c_str() + 10);
+      if (kb >= 256) std::printf("    anon %6ld kB  %s\n", kb, header.c_str());
+    }
+  }
+}
+
 const char* kConfig =
     "agent: {nodeName: node-1, logLevel: error}\n"
     "clusterStrategy:\n"
@@ -94,17 +114,26 @@ void make_node(const std::string& base, bool v2, int pods) {
   std::ofstream(base + "/config.yaml") << kConfig;
 }
 
-// Sum and count of a histogram family's series by label value, from the registry.
+double trim_us = 0;  // CPU time of the last release_free_memory() after a collection
+
+// Sum and count of a histogram family's series by label value, from the registry. Collected as a scrape does, and
+// followed, as the daemon's /metrics handler is, by release_free_memory().
 std::map<std::string, std::pair<double, double>> histogram_by(const prometheus::Registry& r, const std::string& family,
                                                               const std::string& label) {
   std::map<std::string, std::pair<double, double>> out;
-  for (const auto& f : r.Collect()) {
-    if (f.name != family) continue;
-    for (const auto& m : f.metric)
-      for (const auto& l : m.label)
-        if (l.name == label)
-          out[l.value] = {m.histogram.sample_sum, static_cast<double>(m.histogram.sample_count)};
+  {
+    const auto families = r.Collect();
+    for (const auto& f : families) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric)
+        for (const auto& l : m.label)
+          if (l.name == label)
+            out[l.value] = {m.histogram.sample_sum, static_cast<double>(m.histogram.sample_count)};
+    }
   }
+  const double t0 = cpu_us();
+  agent::release_free_memory();
+  trim_us = cpu_us() - t0;
   return out;
 }
 
@@ -244,6 +273,7 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
     for (int fd : fl->fds) ::close(fd);
 
   auto rss = proc_status();
+  if (std::getenv("SLO_BENCH_SMAPS")) print_anon_mappings();
   std::printf("%-3s %4d pods %4d ctrs, %zu controllers (CPU time, median; wall in brackets)\n", v2 ? "v2" : "v1", pods,
               pods * 2, a.enabled_controllers());
   std::printf("    full tick   %8.1f us [%8.1f] = %6.2f us/pod | floor %7.1f us [%7.1f] (%5llu preads) | ratio %5.2f\n",
@@ -260,6 +290,7 @@ int run_one(const std::string& base, bool v2, int pods, int ticks) {
               "(anon %.1f, file %.1f)\n",
               rss["VmRSS"] / 1024.0, rss["VmHWM"] / 1024.0, rss["RssAnon"] / 1024.0, rss["RssFile"] / 1024.0,
               rss["RssShmem"] / 1024.0, rss0["VmRSS"] / 1024.0, rss0["RssAnon"] / 1024.0, rss0["RssFile"] / 1024.0);
+  std::printf("    heap trim after the collection (as after a scrape): %.0f us CPU\n", trim_us);
   std::string per;
   for (const auto& [name, v] : h1) {
     auto b = h0.count(name) ? h0[name] : std::pair<double, double>{0, 0};

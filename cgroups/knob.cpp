@@ -109,7 +109,8 @@ int64_t weight_to_shares(int64_t weight) {
 
 bool KnobRef::operator<(const KnobRef& o) const {
   // One compare of the (long, prefix-sharing) paths: maps keyed by KnobRef are on every tick's path.
-  if (int c = cgroup.compare(o.cgroup); c != 0) return c < 0;
+  if (!cgroup.shares(o.cgroup))
+    if (int c = cgroup.str().compare(o.cgroup.str()); c != 0) return c < 0;
   if (knob != o.knob) return knob < o.knob;
   return device < o.device;
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "cgroups/cgroup_path.h"
 #include "cgroups/cpu_set.h"
 #include "cgroups/hierarchy.h"
 #include "cgroups/stats.h"
@@ -53,7 +54,7 @@ int64_t weight_to_shares(int64_t weight);
 // One knob of one cgroup. `cgroup` is relative to the hierarchy root and the same for every controller
 // ("kubepods/burstable/pod<uid>/<id>"); `device` is "MAJ:MIN" for io knobs, empty otherwise.
 struct KnobRef {
-  std::string cgroup;
+  CgroupPath cgroup;
   Knob knob = Knob::cpu_quota;
   std::string device;
 

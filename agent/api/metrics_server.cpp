@@ -15,6 +15,7 @@
 #include "agent/api/listen_addr.h"
 #include "agent/runtime/agent_queries.h"
 #include "agent/runtime/log.h"
+#include "agent/runtime/memory_policy.h"
 #include "slo_config.h"
 
 namespace slo::agent {
@@ -107,6 +108,9 @@ struct MetricsServer::Impl {
       prometheus::TextSerializer().Serialize(out, registry->Collect());
       res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = std::move(out).str();
+      // A scrape at 500 pods allocates and frees ~5 MB of small objects (label strings of every series): give the
+      // pages back, or every scrape's peak stays resident (≈ 0.5 ms at 500 pods, once per scrape interval).
+      release_free_memory();
     } else if (target == "/healthz") {
       res.body() = "ok\n";
     } else if (target == "/readyz") {

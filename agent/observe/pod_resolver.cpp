@@ -28,7 +28,10 @@ std::vector<PodState> resolve_pods(const cg::CgroupFs& fs, const cg::KubeletLayo
       if (auto dir = layout->pod_dir(ps.tier, pod.uid); dir && fs.exists(*dir, probe)) ps.cgroup = *dir;
     }
     if (!ps.cgroup.empty()) ++c.pods_found;
-    if (old && old->cgroup == ps.cgroup) ps.stats = old->stats;
+    if (old && old->cgroup == ps.cgroup) {
+      ps.cgroup = old->cgroup;  // the same text: keep the handle the executor's knob refs already share
+      ps.stats = old->stats;
+    }
     for (const auto& ctr : pod.containers) {
       ++c.containers;
       ContainerState cs;
@@ -39,7 +42,10 @@ std::vector<PodState> resolve_pods(const cg::CgroupFs& fs, const cg::KubeletLayo
       if (!cs.cgroup.empty()) ++c.containers_found;
       if (old)
         for (const auto& oc : old->containers)
-          if (oc.spec.name == ctr.name && oc.cgroup == cs.cgroup) cs.stats = oc.stats;
+          if (oc.spec.name == ctr.name && oc.cgroup == cs.cgroup) {
+            cs.cgroup = oc.cgroup;
+            cs.stats = oc.stats;
+          }
       ps.containers.push_back(std::move(cs));
     }
     out.push_back(std::move(ps));

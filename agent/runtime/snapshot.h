@@ -39,13 +39,13 @@ struct ContainerStats {
 
 struct ContainerState {
   model::Container spec;
-  std::string cgroup;  // relative cgroup path; empty when the container's cgroup was not found
+  cg::CgroupPath cgroup;  // relative cgroup path; empty when the container's cgroup was not found
   ContainerStats stats;
 };
 
 struct PodState {
   model::Pod pod;
-  std::string cgroup;  // pod-level cgroup; empty when not found
+  cg::CgroupPath cgroup;  // pod-level cgroup; empty when not found
   cg::QosTier tier = cg::QosTier::besteffort;
   ContainerStats stats;  // pod-level cgroup stats
   std::vector<ContainerState> containers;

@@ -112,6 +112,9 @@ TEST_CASE("pods resolve to their kubelet cgroups; stats come through kept-open f
   // Re-resolve keeps stats of known containers; an updated pods file is seen as changed.
   auto again = resolve_pods(fs.value, &*layout, f.pods.pods, pods);
   CHECK(again[0].containers[0].stats.cpu_stat->nr_throttled == 5);
+  // ... and their path handles: knob refs the executor holds keep sharing the pod model's text.
+  CHECK(again[0].cgroup.shares(pods[0].cgroup));
+  CHECK(again[0].containers[0].cgroup.shares(pods[0].containers[0].cgroup));
   std::ofstream(tmp.sub("pods.json"), std::ios::app) << " ";
   CHECK(src.changed());
   // A broken file keeps the last good list (fetch fails instead of returning no pods).

@@ -64,9 +64,7 @@ double pod_cpu_cores(const model::Pod& pod) {
   return m / 1000.0;
 }
 
-bool same_path(const std::shared_ptr<const std::string>& a, const std::shared_ptr<const std::string>& b) {
-  return a == b || (a && b && *a == *b);
-}
+bool same_path(const cg::CgroupPath& a, const cg::CgroupPath& b) { return a == b; }
 
 }  // namespace
 
@@ -124,11 +122,11 @@ nlohmann::json CpuBurstController::render(const Decision& d) {
   using K = Decision::Kind;
   switch (d.kind) {
     case K::knob:
-      e = {{"cgroup", *d.cgroup}, {"knob", knob_name(d.knob)}, {"value", d.value}, {"reason", d.reason}};
+      e = {{"cgroup", d.cgroup.str()}, {"knob", knob_name(d.knob)}, {"value", d.value}, {"reason", d.reason}};
       if (d.has_previous) e["previous"] = d.previous;
       break;
     case K::released:
-      e = {{"cgroup", *d.cgroup}, {"knob", knob_name(d.knob)}, {"released", true}, {"reason", d.reason}};
+      e = {{"cgroup", d.cgroup.str()}, {"knob", knob_name(d.knob)}, {"released", true}, {"reason", d.reason}};
       break;
     case K::not_managed: e = {{"event", "not managed"}, {"reason", d.reason}}; break;
     case K::managed: e = {{"event", "managed"}, {"policy", d.policy ? to_json(*d.policy) : nlohmann::json()}}; break;
@@ -174,7 +172,7 @@ void CpuBurstController::record_releases(PodMemory& mem, const Snapshot& snap) {
   for (const auto& h : mem.prev) {
     bool still = false;
     for (const auto& n : mem.held) still |= n.knob == h.knob && same_path(n.path, h.path);
-    if (!still) gone.emplace_back(ref_key(*h.path, h.knob), &h);
+    if (!still) gone.emplace_back(ref_key(h.path, h.knob), &h);
   }
   if (gone.empty()) return;
   std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -196,9 +194,9 @@ CpuBurstController::Verdict CpuBurstController::ineligible(const PodState& ps, c
   if (ps.cgroup.empty()) return {Why::no_cgroup, pod.qos, nullptr};
   auto owned = [&](const std::set<std::string>& s) -> const std::string* {
     if (s.empty()) return nullptr;
-    if (s.count(ps.cgroup)) return &ps.cgroup;
+    if (s.count(ps.cgroup)) return &ps.cgroup.str();
     for (const auto& c : ps.containers)
-      if (!c.cgroup.empty() && s.count(c.cgroup)) return &c.cgroup;
+      if (!c.cgroup.empty() && s.count(c.cgroup)) return &c.cgroup.str();
     return nullptr;
   };
   // One owner per knob, and the pod quota is tied to its containers' quotas: step aside for the whole pod.
@@ -269,17 +267,17 @@ void CpuBurstController::sync_slots(const Snapshot& snap, const PodState& ps, Po
   // Same pod set as when last matched: same paths, nothing to compare (two ~100-char compares per container every
   // 100 ms otherwise).
   if (snap.pods_generation != 0 && mem.slots_generation == snap.pods_generation &&
-      mem.containers.size() == ps.containers.size() && mem.pod_slot.path)
+      mem.containers.size() == ps.containers.size() && !mem.pod_slot.path.empty())
     return;
   mem.slots_generation = snap.pods_generation;
-  auto fresh = [](CgroupSlot& s, const std::string& path, const std::string& container) {
+  auto fresh = [](CgroupSlot& s, const cg::CgroupPath& path, const std::string& container) {
     s = CgroupSlot{};
-    s.path = std::make_shared<const std::string>(path);
+    s.path = path;
     s.ref.cgroup = path;
     s.container = container;
   };
   static const std::string kPodLevel;
-  if (!mem.pod_slot.path || *mem.pod_slot.path != ps.cgroup) {
+  if (mem.pod_slot.path.empty() || mem.pod_slot.path != ps.cgroup) {
     auto* series = mem.pod_slot.series;  // the pod's series does not depend on its path
     fresh(mem.pod_slot, ps.cgroup, kPodLevel);
     mem.pod_slot.series = series;
@@ -287,7 +285,7 @@ void CpuBurstController::sync_slots(const Snapshot& snap, const PodState& ps, Po
   auto& slots = mem.containers;
   for (size_t i = 0; i < ps.containers.size(); ++i) {
     const auto& cs = ps.containers[i];
-    auto matches = [&](const CgroupSlot& s) { return *s.path == cs.cgroup && s.container == cs.spec.name; };
+    auto matches = [&](const CgroupSlot& s) { return s.path == cs.cgroup && s.container == cs.spec.name; };
     if (i < slots.size() && matches(slots[i])) continue;
     size_t j = i + 1;
     while (j < slots.size() && !matches(slots[j])) ++j;
@@ -556,8 +554,8 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
         // Reported once per cgroup and value; the clamped value is what we hold from now on, so nothing retries.
         if (want > burst && slot.clamp_checked_want != want) {
           slot.clamp_checked_want = want;
-          if (clamp_reported_.insert(*slot.path + "=" + std::to_string(want)).second) {
-            log::warn(kLog, ps.pod.key() + " " + *slot.path + ": " + slot.burst_reason);
+          if (clamp_reported_.insert(slot.path + "=" + std::to_string(want)).second) {
+            log::warn(kLog, ps.pod.key() + " " + slot.path + ": " + slot.burst_reason);
             if (metrics_) metrics_->count_clamp();
           }
         }
@@ -581,7 +579,7 @@ nlohmann::json CpuBurstController::status() const {
   nlohmann::json cgs = nlohmann::json::object();
   for (const auto& [key, mem] : pods_) {
     nlohmann::json p{{"status", mem.status}};
-    for (const auto& h : mem.held) p["held"][ref_key(*h.path, h.knob)] = h.value;
+    for (const auto& h : mem.held) p["held"][ref_key(h.path, h.knob)] = h.value;
     pods[key] = std::move(p);
     for (const auto& slot : mem.containers) {
       if (!slot.state) continue;
@@ -589,7 +587,7 @@ nlohmann::json CpuBurstController::status() const {
       nlohmann::json c{{"quotaUs", st.scaler.quota_us()}, {"reason", st.scaler.reason()}};
       if (auto b = st.scaler.budget_left()) c["budgetLeftCpuSeconds"] = *b;
       if (st.window) c["throttledRatio"] = st.window->throttled_ratio;
-      cgs[*slot.path] = std::move(c);
+      cgs[slot.path.str()] = std::move(c);
     }
   }
   j["pods"] = std::move(pods);

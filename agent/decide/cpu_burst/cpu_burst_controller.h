@@ -42,7 +42,7 @@ class CpuBurstController : public Controller {
   GuardState guard_state() const { return guard_.state(); }
 
  private:
-  using Path = std::shared_ptr<const std::string>;  // a cgroup path shared by its slot and its decision records
+  using Path = cg::CgroupPath;  // shared by its slot, its knob ref, its decision records and the pod model
 
   struct CgroupState {
     QuotaScaler scaler;

@@ -254,7 +254,7 @@ void CpusetController::decide(const agent::Snapshot& snap, agent::Blackboard& bo
       own = reason_of(d, pin);
       reason = &own;
     }
-    auto claim = [&](const std::string& cgroup) {
+    auto claim = [&](const cg::CgroupPath& cgroup) {
       // A Cgroups CR (decided earlier in the tick) owns this cgroup: step aside so the executor hands it over.
       if (cgroup.empty() || board.cr_owned_cgroups.count(cgroup)) return;
       out.set(cg::KnobRef{cgroup, cg::Knob::cpuset_cpus, ""}, *cpus, *reason);

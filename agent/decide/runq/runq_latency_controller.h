@@ -58,7 +58,7 @@ class RunqLatencyController : public Controller {
   struct PodTrack {
     PodLabels labels;
     RunqMetrics::Series* series = nullptr;  // of `labels`, fetched at the pod's first sample (series_of)
-    std::string cgroup;       // relative pod cgroup (for hot_cgroups)
+    cg::CgroupPath cgroup;    // relative pod cgroup (for hot_cgroups)
     std::string dir;          // cgroup_dir(cgroup), kept so a tick builds no path
     uint64_t cgroup_id = 0;   // BPF: tracked kernfs id
     std::chrono::steady_clock::time_point id_checked{};  // BPF: when cgroup_id was last compared with the directory

@@ -298,7 +298,7 @@ TEST_CASE("cgroups cr: CPU burst steps aside for a CR-owned pod and takes it bac
   CHECK(w.int_knob(b, cg::Knob::cpu_burst) > 0);
   // ls-a belongs to the CR: CPU burst claims none of its knobs (pod or container), no claim was refused.
   for (const auto& [ref, held] : r.a.executor().held())
-    if (ref.cgroup.rfind(w.pod_cgroup(w.pod("ls-a")), 0) == 0) CHECK(held.owner == "CgroupsCrController");
+    if (ref.cgroup.str().rfind(w.pod_cgroup(w.pod("ls-a")), 0) == 0) CHECK(held.owner == "CgroupsCrController");
   CHECK(r.owner(a, cg::Knob::cpu_quota) == "CgroupsCrController");
   CHECK(w.int_knob(a, cg::Knob::cpu_quota) == 200000);
   CHECK(w.int_knob(a, cg::Knob::cpu_burst) == 0);

@@ -293,7 +293,7 @@ TEST_CASE("node usage: per-pod rates, LS/BE sums and the system share from one s
     auto s = f.snap(t, {pod("web", model::QosClass::LS, ls_ns, t, 0, 1 * GiB),
                         pod("batch", model::QosClass::BE, be_ns, t, 0, 2 * GiB),
                         pod("pending", model::QosClass::LS, 0, t)});
-    s.pods[2].cgroup.clear();  // no cgroup yet: skipped
+    s.pods[2].cgroup = {};  // no cgroup yet: skipped
     s.node.cpu_busy_ns = busy;
     return s;
   };

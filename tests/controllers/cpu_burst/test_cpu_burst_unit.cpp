@@ -449,7 +449,7 @@ TEST_CASE("eligibility: only LS pods with a CPU limit; never LSE/LSR, BE, SYSTEM
   CHECK(s.find(r.world.pod_cgroup(mixed), cg::Knob::cpu_quota) == nullptr);
   CHECK(s.find(r.world.pod_cgroup(mixed), cg::Knob::cpu_burst) == nullptr);
   for (auto p : {nolimit, lse, lsr, be, sys})
-    for (const auto& i : s.intents) CHECK(i.ref.cgroup.rfind(r.world.pod_cgroup(p), 0) != 0);
+    for (const auto& i : s.intents) CHECK(i.ref.cgroup.str().rfind(r.world.pod_cgroup(p), 0) != 0);
   CHECK(r.ctl.explain(r.world.key(be)).empty());
   CHECK(r.ctl.status()["pods"][r.world.key(lse)]["status"].get<std::string>().find("LS pods only") !=
         std::string::npos);
@@ -458,7 +458,7 @@ TEST_CASE("eligibility: only LS pods with a CPU limit; never LSE/LSR, BE, SYSTEM
   r.world.board.pinned_cgroups.insert(r.world.container_cgroup(ls, 0));
   r.world.advance({});
   s = r.world.decide(r.ctl);
-  for (const auto& i : s.intents) CHECK(i.ref.cgroup.rfind(r.world.pod_cgroup(ls), 0) != 0);
+  for (const auto& i : s.intents) CHECK(i.ref.cgroup.str().rfind(r.world.pod_cgroup(ls), 0) != 0);
   auto ex = r.ctl.explain(r.world.key(ls));
   REQUIRE(ex.size() >= 2);
   CHECK(ex.back()["released"] == true);
@@ -470,7 +470,7 @@ TEST_CASE("eligibility: only LS pods with a CPU limit; never LSE/LSR, BE, SYSTEM
   r.world.board.cr_owned_cgroups.insert(r.world.pod_cgroup(ls));
   r.world.advance({});
   s = r.world.decide(r.ctl);
-  for (const auto& i : s.intents) CHECK(i.ref.cgroup.rfind(r.world.pod_cgroup(ls), 0) != 0);
+  for (const auto& i : s.intents) CHECK(i.ref.cgroup.str().rfind(r.world.pod_cgroup(ls), 0) != 0);
   CHECK(r.ctl.status()["pods"][r.world.key(ls)]["status"].get<std::string>().find("Cgroups CR") !=
         std::string::npos);
 }
@@ -533,7 +533,7 @@ TEST_CASE("restore: policy off or pod gone → nothing claimed, series removed",
   r.world.remove_pod(p);
   r.world.advance({});
   s = r.world.decide(r.ctl);
-  for (const auto& i : s.intents) CHECK(i.ref.cgroup.find("uid-web") == std::string::npos);
+  for (const auto& i : s.intents) CHECK(i.ref.cgroup.str().find("uid-web") == std::string::npos);
   CHECK(s.find(r.world.container_cgroup(0, 0), cg::Knob::cpu_quota));
   CHECK(r.ctl.explain("default/web").empty());
   bool web_series = false;
