@@ -68,9 +68,9 @@ std::optional<uint64_t> flat_value(std::string_view text, std::string_view key) 
 
 }  // namespace
 
-void StatsCollector::read_memory(const std::string& cgroup, ContainerStats& out) {
+void StatsCollector::read_memory(Handle h, const std::string& cgroup, ContainerStats& out) {
   if (cgroup.empty()) return;
-  auto& f = files_[cgroup];
+  auto& f = *h;
   if (!f.mem_tried) {
     f.mem_tried = true;
     if (auto r = fs_.keep_open(cgroup, cg::StatFile::memory_usage); r.ok()) f.mem_usage = std::move(r.value);

@@ -43,7 +43,10 @@ class StatsCollector {
   // Memory usage and working set (slow tick only), through kept-open files too. memory.stat is scanned for the
   // inactive_file counter only: MemoryUsage::stat stays empty (no consumer; a per-key map for every cgroup each
   // slow tick was most of the slow tick's allocations).
-  void read_memory(const std::string& cgroup, ContainerStats& out);
+  void read_memory(const std::string& cgroup, ContainerStats& out) {
+    if (!cgroup.empty()) read_memory(handle(cgroup), cgroup, out);
+  }
+  void read_memory(Handle h, const std::string& cgroup, ContainerStats& out);
   // Closes the handles of cgroups not in live.
   void retain(const std::set<std::string>& live);
 

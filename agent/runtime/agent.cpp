@@ -467,7 +467,7 @@ void Agent::resolve() {
     known->insert(p.pod.key());
     if (!p.cgroup.empty()) {
       auto it = stats_index_.insert_or_assign(p.cgroup, &p.stats).first;  // keys stay put on rehash
-      memory_reads_.emplace_back(&it->first, &p.stats);
+      memory_reads_.push_back({&it->first, &p.stats, nullptr});
       pod_cgroups_[p.cgroup] = p.pod.key();
       live.insert(p.cgroup);
     }
@@ -488,11 +488,14 @@ void Agent::resolve() {
     for (const auto& [cgroup, stats] : tiers) {
       if (cgroup.empty() || stats_index_.count(cgroup)) continue;
       auto it = stats_index_.emplace(cgroup, stats).first;
-      memory_reads_.emplace_back(&it->first, stats);
+      memory_reads_.push_back({&it->first, stats, nullptr});
       live.insert(cgroup);
     }
   }
-  stats_->retain(live);
+  stats_->retain(live);  // handles are taken after it: retain() drops the files of gone cgroups
+  cpu_reads_.clear();
+  for (const auto& [cgroup, stats] : stats_index_) cpu_reads_.push_back({&cgroup, stats, stats_->handle(cgroup)});
+  for (auto& r : memory_reads_) r.files = stats_->handle(*r.cgroup);
   queries_->set_known_pods(known);
   queries_->forget_pods_except([&](const std::string& k) { return known->count(k) > 0; });
   if (before != snap_.pods.size() || counts.pods != counts.pods_found)
@@ -579,8 +582,8 @@ void Agent::schedule_reload() {
 void Agent::observe(bool slow, Clock::time_point now, bool all_due) {
   if (slow) {
     if (node_reader_->ok()) node_reader_->read(snap_.node);
-    for (auto& [cgroup, stats] : stats_index_) stats_->read_cpu(cgroup, *stats, now);
-    for (auto& [cgroup, stats] : memory_reads_) stats_->read_memory(*cgroup, *stats);
+    for (const auto& r : cpu_reads_) stats_->read_cpu(r.files, *r.cgroup, *r.stats, now, StatsCollector::Usage::always);
+    for (const auto& r : memory_reads_) stats_->read_memory(r.files, *r.cgroup, *r.stats);
     return;
   }
   // A fast tick reads the hot cgroups of the controllers that decide in it, nothing else: a controller due every
