@@ -64,8 +64,6 @@ double pod_cpu_cores(const model::Pod& pod) {
   return m / 1000.0;
 }
 
-bool same_path(const cg::CgroupPath& a, const cg::CgroupPath& b) { return a == b; }
-
 }  // namespace
 
 Capability CpuBurstController::probe(const HostInfo& host) {
@@ -150,7 +148,7 @@ void CpuBurstController::emit(IntentSink& out, PodMemory& mem, const Snapshot& s
   mem.held.push_back({slot.path, knob, value});
   const Held* before = nullptr;
   for (const auto& h : mem.prev)
-    if (h.knob == knob && same_path(h.path, slot.path)) before = &h;
+    if (h.knob == knob && h.path == slot.path) before = &h;
   if (!before || before->value != value) {
     Decision d;
     d.kind = Decision::Kind::knob;
@@ -171,7 +169,7 @@ void CpuBurstController::record_releases(PodMemory& mem, const Snapshot& snap) {
   std::vector<std::pair<std::string, const Held*>> gone;
   for (const auto& h : mem.prev) {
     bool still = false;
-    for (const auto& n : mem.held) still |= n.knob == h.knob && same_path(n.path, h.path);
+    for (const auto& n : mem.held) still |= n.knob == h.knob && n.path == h.path;
     if (!still) gone.emplace_back(ref_key(h.path, h.knob), &h);
   }
   if (gone.empty()) return;
