@@ -90,7 +90,6 @@ DirFd& DirFd::operator=(DirFd&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = o.fd_;
-    label_ = std::move(o.label_);
     o.fd_ = -1;
   }
   return *this;
@@ -230,12 +229,11 @@ Status DirFd::rmdir(std::string_view rel) const {
   return Status{};
 }
 
-KeptFile::KeptFile(KeptFile&& o) noexcept : fd_(o.fd_), label_(std::move(o.label_)) { o.fd_ = -1; }
+KeptFile::KeptFile(KeptFile&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
 KeptFile& KeptFile::operator=(KeptFile&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = o.fd_;
-    label_ = std::move(o.label_);
     o.fd_ = -1;
   }
   return *this;
@@ -245,12 +243,10 @@ KeptFile::~KeptFile() {
 }
 
 Result<KeptFile> KeptFile::open(const DirFd& dir, std::string_view rel) {
-  std::string label = join(dir.label(), rel);
   int fd = dir.open_file(rel, O_RDONLY);
-  if (fd < 0) return Result<KeptFile>::fail(Status::from_errno(-fd, label));
+  if (fd < 0) return Result<KeptFile>::fail(Status::from_errno(-fd, join(dir.label(), rel)));
   KeptFile k;
   k.fd_ = fd;
-  k.label_ = std::move(label);
   return Result<KeptFile>::success(std::move(k));
 }
 
@@ -264,7 +260,7 @@ Status KeptFile::read(std::string& buf) const {
       if (errno == EINTR) continue;
       int e = errno;
       buf.clear();
-      return Status::from_errno(e, label_);
+      return Status::from_errno(e, "kept file (fd " + std::to_string(fd_) + ")");
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);

@@ -63,15 +63,16 @@ class KeptFile {
   KeptFile& operator=(KeptFile&& o) noexcept;
   ~KeptFile();
 
+  // A failed open names the path. An open file keeps only its descriptor: the agent keeps thousands of them (four
+  // per pod) and a path each was half a megabyte at 500 pods; the caller that reads knows which file it is.
   static Result<KeptFile> open(const DirFd& dir, std::string_view rel);
   bool valid() const { return fd_ >= 0; }
-  // Reads the whole file from offset 0 into buf (reused across calls to avoid allocation).
+  // Reads the whole file from offset 0 into buf (reused across calls to avoid allocation). A failure carries the
+  // errno, and the descriptor number instead of a path.
   Status read(std::string& buf) const;
-  const std::string& label() const { return label_; }
 
  private:
   int fd_ = -1;
-  std::string label_;
 };
 
 }  // namespace slo::cg

@@ -63,7 +63,10 @@ grpc::Status ApiService::Status(grpc::ServerContext*, const v1::StatusRequest*, 
 
 grpc::Status ApiService::Pods(grpc::ServerContext*, const v1::PodsRequest*, v1::PodsReply* out) {
   return guarded("Pods", [&] {
-    *out = pods_from_json(q_.pods());
+    auto pods = q_.pods();
+    // An object instead of the array: the event loop did not answer (stopping, or stuck for 10 s).
+    if (pods.is_object() && pods.contains("error")) return grpc::Status(grpc::UNAVAILABLE, pods["error"].get<std::string>());
+    *out = pods_from_json(pods);
     return grpc::Status::OK;
   });
 }

@@ -92,13 +92,15 @@ std::string dirname_of(const std::string& p) {
 
 Agent::Agent(AgentOptions opts)
     : opts_(std::move(opts)),
-      registry_(std::make_shared<prometheus::Registry>()),
+      registry_(std::make_shared<MetricsRegistry>()),
       tick_timer_(io_),
       fetch_timer_(io_),
       reload_timer_(io_),
       sync_timer_(io_),
       boundary_timer_(io_) {
-  queries_ = std::make_shared<RuntimeQueries>([this] { return restore_now(); });
+  queries_ = std::make_shared<RuntimeQueries>(
+      [this] { return on_loop([this] { return pods_json(); }, std::chrono::seconds(10)); },
+      [this] { return restore_now(); });
   cluster_ = opts_.cluster ? opts_.cluster : std::make_shared<RecordingClusterActions>();
 }
 
@@ -681,7 +683,7 @@ void Agent::tick(bool all_due, bool force_slow) {
     auto key = pod_key_of_cgroup(d.ref.cgroup);
     if (!key.empty()) {
       auto t = std::chrono::duration<double>(d.time.time_since_epoch()).count();
-      queries_->record(key, {t, d.controller, std::string(cg::to_string(d.ref.knob)), d.ref.cgroup,
+      queries_->record(key, {t, d.controller, d.ref.knob, d.ref.cgroup,
                              d.from ? cg::value_to_string(*d.from) : "", cg::value_to_string(d.to), d.reason,
                              d.result});
     }
@@ -753,31 +755,6 @@ void Agent::publish() {
                 {"knobs_held", executor_ ? executor_->held_count() : 0},
                 {"journal_entries", journal_ ? journal_->entries().size() : 0}};
 
-  // Knobs per cgroup, for pods().
-  // Keys point into the executor's own knob map, alive and unchanged while this runs.
-  std::unordered_map<std::string_view, std::vector<PublishedKnob>> by_cgroup;
-  if (executor_) {
-    executor_->for_each_held([&](const cg::KnobRef& ref, const std::string& owner, const Intent& in) {
-      auto cur = executor_->current(ref);
-      auto orig = executor_->original(ref);
-      std::string name(cg::to_string(ref.knob));
-      if (!ref.device.empty()) name += "[" + ref.device + "]";
-      by_cgroup[ref.cgroup].push_back({std::move(name), cur ? cg::value_to_string(*cur) : "",
-                                       orig ? cg::value_to_string(*orig) : "", owner, in.reason});
-    });
-  }
-  auto knobs_of = [&](const std::string& cgroup) {
-    auto it = cgroup.empty() ? by_cgroup.end() : by_cgroup.find(cgroup);
-    return it == by_cgroup.end() ? std::vector<PublishedKnob>{} : std::move(it->second);
-  };
-  st->pods.reserve(snap_.pods.size());
-  for (const auto& p : snap_.pods) {
-    PublishedPod pp{p.pod.namespace_, p.pod.name, p.pod.uid, std::string(model::to_string(p.pod.qos)),
-                    std::string(model::to_string(p.pod.kube_qos)), p.cgroup, knobs_of(p.cgroup), {}};
-    pp.containers.reserve(p.containers.size());
-    for (const auto& c : p.containers) pp.containers.push_back({c.spec.name, c.cgroup, knobs_of(c.cgroup)});
-    st->pods.push_back(std::move(pp));
-  }
   auto loaded = std::chrono::duration<double>(config_loaded_at_.time_since_epoch()).count();
   st->config = {{"effective",
                  {{"agent", settings_to_json(config_.doc.agent)},
@@ -790,26 +767,69 @@ void Agent::publish() {
   queries_->publish(std::move(st));
 }
 
-nlohmann::json Agent::restore_now() {
-  if (io_.stopped() || !io_.get_executor().running_in_this_thread()) {
-    // Called from an API thread: run on the loop and wait. (If the loop is not running, run inline.)
-    if (io_.stopped() || stopping_) return {{"error", "agent is stopping"}};
-    std::promise<nlohmann::json> p;
-    auto fut = p.get_future();
-    boost::asio::post(io_, [this, &p] {
-      auto r = executor_->restore_all();
-      executor_->set_paused(true);
-      log::warn(kLog, "restore requested over the API: every changed knob is back; actuation paused until restart");
-      publish();
-      p.set_value(std::move(r));
+nlohmann::json Agent::pods_json() const {
+  // Knobs per cgroup. Keys point into the executor's own knob map, alive and unchanged while this runs.
+  std::unordered_map<std::string_view, nlohmann::json> by_cgroup;
+  if (executor_) {
+    executor_->for_each_held([&](const cg::KnobRef& ref, const std::string& owner, const Intent& in) {
+      auto cur = executor_->current(ref);
+      auto orig = executor_->original(ref);
+      std::string name(cg::to_string(ref.knob));
+      if (!ref.device.empty()) name += "[" + ref.device + "]";
+      auto& knobs = by_cgroup[ref.cgroup];
+      if (knobs.is_null()) knobs = nlohmann::json::object();
+      knobs[name] = {{"current", cur ? cg::value_to_string(*cur) : ""},
+                     {"original", orig ? cg::value_to_string(*orig) : ""},
+                     {"owner", owner},
+                     {"reason", in.reason}};
     });
-    if (fut.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
-      return {{"error", "timed out waiting for the event loop"}};
-    return fut.get();
   }
-  auto r = executor_->restore_all();
-  executor_->set_paused(true);
-  return r;
+  auto knobs_of = [&](const std::string& cgroup) {
+    auto it = cgroup.empty() ? by_cgroup.end() : by_cgroup.find(cgroup);
+    return it == by_cgroup.end() ? nlohmann::json::object() : std::move(it->second);
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : snap_.pods) {
+    nlohmann::json cs = nlohmann::json::array();
+    for (const auto& c : p.containers)
+      cs.push_back({{"name", c.spec.name}, {"cgroup", c.cgroup.str()}, {"knobs", knobs_of(c.cgroup)}});
+    out.push_back({{"namespace", p.pod.namespace_},
+                   {"name", p.pod.name},
+                   {"uid", p.pod.uid},
+                   {"qos", model::to_string(p.pod.qos)},
+                   {"kube_qos", model::to_string(p.pod.kube_qos)},
+                   {"cgroup", p.cgroup.str()},
+                   {"knobs", knobs_of(p.cgroup)},
+                   {"containers", std::move(cs)}});
+  }
+  return out;
+}
+
+nlohmann::json Agent::on_loop(std::function<nlohmann::json()> f, std::chrono::seconds timeout) {
+  if (!loop_running_ || io_.get_executor().running_in_this_thread()) return f();
+  // Shared with the posted handler: when the wait times out the caller returns, the handler may still run later.
+  auto p = std::make_shared<std::promise<nlohmann::json>>();
+  auto fut = p->get_future();
+  boost::asio::post(io_, [this, p, f = std::move(f)] {
+    p->set_value(stopping_ ? nlohmann::json{{"error", "agent is stopping"}} : f());
+  });
+  if (fut.wait_for(timeout) != std::future_status::ready) return {{"error", "timed out waiting for the event loop"}};
+  return fut.get();
+}
+
+nlohmann::json Agent::restore_now() {
+  const bool from_api = loop_running_ && !io_.get_executor().running_in_this_thread();
+  return on_loop(
+      [this, from_api] {
+        auto r = executor_->restore_all();
+        executor_->set_paused(true);
+        if (from_api) {
+          log::warn(kLog, "restore requested over the API: every changed knob is back; actuation paused until restart");
+          publish();
+        }
+        return r;
+      },
+      std::chrono::seconds(30));
 }
 
 // ---- run / stop ---------------------------------------------------------------------------------------------------
@@ -845,9 +865,10 @@ int Agent::run() {
       watch_kubepods();
     }
   }
+  // Outlives io_.run(): the handler re-arms itself through this reference.
+  std::function<void(const boost::system::error_code&, int)> on_signal;
   if (opts_.handle_signals) {
     signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGTERM, SIGINT, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [this, &on_signal](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
@@ -862,14 +883,12 @@ int Agent::run() {
       request_stop(config_.doc.agent.restore_on_exit);
     };
     signals_->async_wait(on_signal);
-    start_fetch();
-    schedule_tick();
-    io_.run();
-  } else {
-    start_fetch();
-    schedule_tick();
-    io_.run();
   }
+  start_fetch();
+  schedule_tick();
+  loop_running_ = true;
+  io_.run();
+  loop_running_ = false;
   return 0;
 }
 

@@ -10,7 +10,9 @@
 // The API servers read a PublishedState (RuntimeQueries) that the loop swaps in after ticks.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,6 +37,7 @@
 #include "agent/runtime/config.h"
 #include "agent/runtime/controller.h"
 #include "agent/runtime/runtime_metrics.h"
+#include "agent/runtime/metrics_registry.h"
 #include "agent/runtime/runtime_queries.h"
 #include "agent/runtime/snapshot.h"
 
@@ -94,7 +97,7 @@ class Agent {
   const Snapshot& snapshot() const { return snap_; }
   Executor& executor() { return *executor_; }
   const HostInfo& host() const { return host_; }
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  std::shared_ptr<MetricsRegistry> registry() const { return registry_; }
   std::shared_ptr<RuntimeQueries> queries() const { return queries_; }
   boost::asio::io_context& io() { return io_; }
   uint64_t stat_preads() const { return stats_ ? stats_->preads() : 0; }
@@ -145,10 +148,14 @@ class Agent {
   void publish();
   std::string pod_key_of_cgroup(const std::string& cgroup) const;
   nlohmann::json restore_now();
+  nlohmann::json pods_json() const;  // every pod with its held knobs (loop thread)
+  // Runs f on the event loop and waits for it (at most `timeout`); inline when called on the loop or when no loop
+  // runs (tests drive ticks by hand). {"error": ...} when the loop is stopping or did not answer in time.
+  nlohmann::json on_loop(std::function<nlohmann::json()> f, std::chrono::seconds timeout);
 
   AgentOptions opts_;
   boost::asio::io_context io_;
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<MetricsRegistry> registry_;
   std::unique_ptr<RuntimeMetrics> metrics_;
   std::shared_ptr<ClusterActions> cluster_;
   std::vector<PolicyCr> cluster_policies_;           // last good ColocationPolicy set from the API server
@@ -199,6 +206,7 @@ class Agent {
   std::chrono::steady_clock::time_point next_slow_{}, next_reassert_{}, next_publish_{}, started_{};
   std::chrono::steady_clock::time_point next_tick_{};
   bool ready_ = false, stopping_ = false;
+  std::atomic<bool> loop_running_{false};  // run() is inside io_.run(): other threads post to it
 };
 
 }  // namespace slo::agent

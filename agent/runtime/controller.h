@@ -17,12 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/runtime/metrics_registry.h"
 #include "agent/runtime/snapshot.h"
 #include "cgroups/knob.h"
-
-namespace prometheus {
-class Registry;
-}
 
 namespace slo::agent {
 
@@ -96,7 +93,7 @@ class ClusterActions;
 
 struct ControllerContext {
   const HostInfo& host;
-  prometheus::Registry& metrics;
+  MetricsRegistry& metrics;  // prometheus-cpp families plus per-pod MetricTables
   // Evictions, events, node status (agent/runtime/cluster_actions.h); the runtime always provides one (a recording
   // implementation standalone).
   ClusterActions* cluster = nullptr;

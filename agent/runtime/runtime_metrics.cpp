@@ -15,20 +15,17 @@ struct RuntimeMetrics::PodSeries {
   struct Container {
     std::string name;
     uint64_t round = 0;
-    prometheus::Counter* periods = nullptr;
-    prometheus::Counter* throttled = nullptr;
-    prometheus::Gauge* ratio = nullptr;
+    MetricTable::Row* row = nullptr;
     std::optional<uint64_t> last_periods, last_throttled;
   };
   uint64_t round = 0;
-  prometheus::Gauge* cpu = nullptr;
-  prometheus::Gauge* mem = nullptr;
+  MetricTable::Row* row = nullptr;
   std::optional<uint64_t> last_usage;
   std::chrono::steady_clock::time_point last_at{};
   std::vector<Container> containers;  // a pod has a handful: a linear search beats a map
 };
 
-RuntimeMetrics::RuntimeMetrics(prometheus::Registry& r)
+RuntimeMetrics::RuntimeMetrics(MetricsRegistry& r)
     : controller_tick_(prometheus::BuildHistogram()
                            .Name("sloagent_controller_tick_duration_seconds")
                            .Help("Time one controller's decide() took")
@@ -62,26 +59,22 @@ RuntimeMetrics::RuntimeMetrics(prometheus::Registry& r)
                           .Help("MemTotal")
                           .Register(r)
                           .Add({})),
-      pod_cpu_(prometheus::BuildGauge()
-                   .Name("sloagent_pod_cpu_usage_cores")
-                   .Help("CPU the pod's cgroup used over the last stats interval, in cores")
-                   .Register(r)),
-      pod_mem_(prometheus::BuildGauge()
-                   .Name("sloagent_pod_memory_working_set_bytes")
-                   .Help("Working set (usage - inactive_file) of the pod's cgroup")
-                   .Register(r)),
-      ctr_periods_(prometheus::BuildCounter()
-                       .Name("sloagent_container_cpu_periods_total")
-                       .Help("CFS enforcement periods of the container's cgroup (cpu.stat nr_periods)")
-                       .Register(r)),
-      ctr_throttled_(prometheus::BuildCounter()
-                         .Name("sloagent_container_cpu_throttled_periods_total")
-                         .Help("Periods in which the container was throttled (cpu.stat nr_throttled)")
-                         .Register(r)),
-      ctr_ratio_(prometheus::BuildGauge()
-                     .Name("sloagent_container_cpu_throttled_ratio")
-                     .Help("Throttled periods / periods over the last stats interval (0..1)")
-                     .Register(r)) {
+      pods_(std::make_shared<MetricTable>(
+          std::vector<std::string>{"namespace", "pod", "qos"},
+          std::vector<MetricTable::Column>{
+              {"sloagent_pod_cpu_usage_cores", "CPU the pod's cgroup used over the last stats interval, in cores"},
+              {"sloagent_pod_memory_working_set_bytes", "Working set (usage - inactive_file) of the pod's cgroup"}})),
+      containers_(std::make_shared<MetricTable>(
+          std::vector<std::string>{"container", "namespace", "pod", "qos"},
+          std::vector<MetricTable::Column>{
+              {"sloagent_container_cpu_periods_total",
+               "CFS enforcement periods of the container's cgroup (cpu.stat nr_periods)", MetricTable::Kind::counter},
+              {"sloagent_container_cpu_throttled_periods_total",
+               "Periods in which the container was throttled (cpu.stat nr_throttled)", MetricTable::Kind::counter},
+              {"sloagent_container_cpu_throttled_ratio",
+               "Throttled periods / periods over the last stats interval (0..1)"}})) {
+  r.attach(pods_);
+  r.attach(containers_);
   build_info_.Add({{"version", SLO_VERSION}}).Set(1);
 }
 
@@ -116,27 +109,26 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
   }
 
   const uint64_t round = ++round_;
-  auto pod_labels = [](const PodState& p) {
-    return prometheus::Labels{
-        {"namespace", p.pod.namespace_}, {"pod", p.pod.name}, {"qos", std::string(model::to_string(p.pod.qos))}};
-  };
+  enum { kPodCpu, kPodMem };
+  enum { kPeriods, kThrottled, kRatio };
   for (const auto& p : snap.pods) {
     auto& ps = series_[p.pod.uid];
     if (!ps) {
       ps = std::make_unique<PodSeries>();
-      const auto pl = pod_labels(p);
-      ps->cpu = &pod_cpu_.Add(pl);
-      ps->mem = &pod_mem_.Add(pl);
+      ps->row = &pods_->row({p.pod.namespace_, p.pod.name, std::string(model::to_string(p.pod.qos))});
+      pods_->set(*ps->row, kPodCpu, 0);
+      pods_->set(*ps->row, kPodMem, 0);
     }
     ps->round = round;
     if (p.stats.cpu_usage_ns) {
       if (ps->last_usage && now > ps->last_at && *p.stats.cpu_usage_ns >= *ps->last_usage)
-        ps->cpu->Set(static_cast<double>(*p.stats.cpu_usage_ns - *ps->last_usage) / 1e9 /
-                     std::chrono::duration<double>(now - ps->last_at).count());
+        pods_->set(*ps->row, kPodCpu,
+                   static_cast<double>(*p.stats.cpu_usage_ns - *ps->last_usage) / 1e9 /
+                       std::chrono::duration<double>(now - ps->last_at).count());
       ps->last_usage = p.stats.cpu_usage_ns;
       ps->last_at = now;
     }
-    if (p.stats.memory) ps->mem->Set(static_cast<double>(p.stats.memory->working_set_bytes));
+    if (p.stats.memory) pods_->set(*ps->row, kPodMem, static_cast<double>(p.stats.memory->working_set_bytes));
     for (const auto& c : p.containers) {
       PodSeries::Container* cs = nullptr;
       for (auto& x : ps->containers)
@@ -144,36 +136,28 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
       if (!cs) {
         cs = &ps->containers.emplace_back();
         cs->name = c.spec.name;
-        auto cl = pod_labels(p);
-        cl["container"] = c.spec.name;
-        cs->periods = &ctr_periods_.Add(cl);
-        cs->throttled = &ctr_throttled_.Add(cl);
-        cs->ratio = &ctr_ratio_.Add(cl);
+        cs->row = &containers_->row(
+            {c.spec.name, p.pod.namespace_, p.pod.name, std::string(model::to_string(p.pod.qos))});
+        for (int col : {kPeriods, kThrottled, kRatio}) containers_->add(*cs->row, col, 0);
       }
       cs->round = round;
       if (!c.stats.cpu_stat) continue;
       const auto& st = *c.stats.cpu_stat;
       if (cs->last_periods && st.nr_periods >= *cs->last_periods && st.nr_throttled >= *cs->last_throttled) {
         uint64_t dp = st.nr_periods - *cs->last_periods, dt = st.nr_throttled - *cs->last_throttled;
-        if (dp) cs->periods->Increment(static_cast<double>(dp));
-        if (dt) cs->throttled->Increment(static_cast<double>(dt));
-        cs->ratio->Set(dp ? static_cast<double>(dt) / static_cast<double>(dp) : 0.0);
+        if (dp) containers_->add(*cs->row, kPeriods, static_cast<double>(dp));
+        if (dt) containers_->add(*cs->row, kThrottled, static_cast<double>(dt));
+        containers_->set(*cs->row, kRatio, dp ? static_cast<double>(dt) / static_cast<double>(dp) : 0.0);
       }
       cs->last_periods = st.nr_periods;
       cs->last_throttled = st.nr_throttled;
     }
   }
-  auto remove_container = [this](PodSeries::Container& c) {
-    ctr_periods_.Remove(c.periods);
-    ctr_throttled_.Remove(c.throttled);
-    ctr_ratio_.Remove(c.ratio);
-  };
   for (auto it = series_.begin(); it != series_.end();) {
     auto& s = *it->second;
     if (s.round != round) {
-      pod_cpu_.Remove(s.cpu);
-      pod_mem_.Remove(s.mem);
-      for (auto& c : s.containers) remove_container(c);
+      pods_->remove(*s.row);
+      for (auto& c : s.containers) containers_->remove(*c.row);
       it = series_.erase(it);
       continue;
     }
@@ -182,7 +166,7 @@ void RuntimeMetrics::update_usage(const Snapshot& snap) {
         ++c;
         continue;
       }
-      remove_container(*c);
+      containers_->remove(*c->row);
       c = s.containers.erase(c);
     }
     ++it;

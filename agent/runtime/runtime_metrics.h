@@ -1,5 +1,6 @@
 // Runtime metrics (prefix sloagent_, base units): tick durations per controller, config reloads, build info, node
-// and pod CPU/memory, per-container CPU throttling. Pod and container series are removed when the pod leaves.
+// and pod CPU/memory, per-container CPU throttling. Pod and container series are rows of MetricTables, removed when
+// the pod leaves.
 #pragma once
 
 #include <chrono>
@@ -15,13 +16,15 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "agent/runtime/metric_table.h"
+#include "agent/runtime/metrics_registry.h"
 #include "agent/runtime/snapshot.h"
 
 namespace slo::agent {
 
 class RuntimeMetrics {
  public:
-  explicit RuntimeMetrics(prometheus::Registry& r);
+  explicit RuntimeMetrics(MetricsRegistry& r);
   ~RuntimeMetrics();
 
   prometheus::Histogram& controller_tick(const std::string& controller);
@@ -40,11 +43,8 @@ class RuntimeMetrics {
   prometheus::Gauge& node_cpu_usage_cores_;
   prometheus::Gauge& node_mem_used_;
   prometheus::Gauge& node_mem_total_;
-  prometheus::Family<prometheus::Gauge>& pod_cpu_;
-  prometheus::Family<prometheus::Gauge>& pod_mem_;
-  prometheus::Family<prometheus::Counter>& ctr_periods_;
-  prometheus::Family<prometheus::Counter>& ctr_throttled_;
-  prometheus::Family<prometheus::Gauge>& ctr_ratio_;
+  // Per-pod and per-container series (columns: see the constructor).
+  std::shared_ptr<MetricTable> pods_, containers_;
   std::map<std::string, prometheus::Histogram*> ctl_hist_, phase_hist_;
   // By pod uid. Looked up once per pod per slow tick; labels are built only when a series is created (building them
   // for every pod and container on every slow tick was a tenth of a full tick).

@@ -12,34 +12,6 @@ std::shared_ptr<const PublishedState> RuntimeQueries::state() const {
   return state_;
 }
 
-namespace {
-
-nlohmann::json knobs_json(const std::vector<PublishedKnob>& knobs) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& k : knobs)
-    out[k.name] = {{"current", k.current}, {"original", k.original}, {"owner", k.owner}, {"reason", k.reason}};
-  return out;
-}
-
-}  // namespace
-
-nlohmann::json to_json(const std::vector<PublishedPod>& pods) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : pods) {
-    nlohmann::json cs = nlohmann::json::array();
-    for (const auto& c : p.containers) cs.push_back({{"name", c.name}, {"cgroup", c.cgroup}, {"knobs", knobs_json(c.knobs)}});
-    out.push_back({{"namespace", p.namespace_},
-                   {"name", p.name},
-                   {"uid", p.uid},
-                   {"qos", p.qos},
-                   {"kube_qos", p.kube_qos},
-                   {"cgroup", p.cgroup},
-                   {"knobs", knobs_json(p.knobs)},
-                   {"containers", std::move(cs)}});
-  }
-  return out;
-}
-
 void RuntimeQueries::record(const std::string& pod_key, DecisionRecord decision) {
   std::lock_guard lk(mu_);
   auto& q = history_[pod_key];
@@ -59,7 +31,7 @@ void RuntimeQueries::set_known_pods(std::shared_ptr<const std::set<std::string>>
 }
 
 nlohmann::json RuntimeQueries::status() const { return state()->status; }
-nlohmann::json RuntimeQueries::pods() const { return to_json(state()->pods); }
+nlohmann::json RuntimeQueries::pods() const { return pods_(); }
 nlohmann::json RuntimeQueries::config() const { return state()->config; }
 nlohmann::json RuntimeQueries::pools() const { return state()->pools; }
 nlohmann::json RuntimeQueries::rdt() const { return state()->rdt; }
@@ -77,8 +49,8 @@ std::optional<nlohmann::json> RuntimeQueries::explain(const std::string& pod_key
   for (const auto& d : it->second)
     arr.push_back({{"time", d.time},
                    {"controller", d.controller},
-                   {"knob", d.knob},
-                   {"cgroup", d.cgroup},
+                   {"knob", cg::to_string(d.knob)},
+                   {"cgroup", d.cgroup.str()},
                    {"from", d.from},
                    {"to", d.to},
                    {"reason", d.reason},

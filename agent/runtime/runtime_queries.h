@@ -1,6 +1,7 @@
 // AgentQueries answered from what the event loop publishes: an immutable state (shared_ptr<const>) swapped under
-// a short lock after ticks, and a bounded per-pod decision history. Safe from any thread. restore() is posted to
-// the loop and waited for.
+// a short lock after ticks, and a bounded per-pod decision history. Safe from any thread. pods() and restore() are
+// posted to the loop and waited for: a published copy of every pod and held knob was ~1 MB at 500 pods, kept for
+// a query that sloctl makes now and then.
 #pragma once
 
 #include <chrono>
@@ -13,35 +14,24 @@
 #include <vector>
 
 #include "agent/runtime/agent_queries.h"
+#include "cgroups/cgroup_path.h"
+#include "cgroups/knob.h"
 
 namespace slo::agent {
 
-// Pods and held knobs as plain rows: rendered to JSON only when a reader asks. A JSON tree of every pod and knob,
-// rebuilt on each publish and alive twice during the swap, was a third of the agent's heap at 500 pods.
-struct PublishedKnob {
-  std::string name;  // knob file, with "[device]" for per-device knobs
-  std::string current, original, owner, reason;
-};
-struct PublishedContainer {
-  std::string name, cgroup;
-  std::vector<PublishedKnob> knobs;
-};
-struct PublishedPod {
-  std::string namespace_, name, uid, qos, kube_qos, cgroup;
-  std::vector<PublishedKnob> knobs;
-  std::vector<PublishedContainer> containers;
-};
-nlohmann::json to_json(const std::vector<PublishedPod>& pods);
-
-// One decision about a pod, for explain(); kept as a row for the same reason.
+// One decision about a pod, for explain(): a plain row, rendered to JSON only when a reader asks.
+// Knob and cgroup are the executor's (the path handle is shared, not copied): with up to kMaxPerPod rows per pod
+// the history is the agent's largest table after a while of churn.
 struct DecisionRecord {
   double time = 0;  // seconds since the epoch
-  std::string controller, knob, cgroup, from, to, reason, result;
+  std::string controller;
+  cg::Knob knob{};
+  cg::CgroupPath cgroup;
+  std::string from, to, reason, result;
 };
 
 struct PublishedState {
   nlohmann::json status = nlohmann::json::object();
-  std::vector<PublishedPod> pods;
   nlohmann::json config = nlohmann::json::object();
   nlohmann::json pools = nlohmann::json::object();
   nlohmann::json rdt = nlohmann::json::object();
@@ -51,8 +41,9 @@ struct PublishedState {
 
 class RuntimeQueries final : public AgentQueries {
  public:
-  // restore_on_loop runs the restore on the event loop and returns its result (blocks the caller).
-  explicit RuntimeQueries(std::function<nlohmann::json()> restore_on_loop) : restore_(std::move(restore_on_loop)) {}
+  // Both run on the event loop and return its result (they block the caller).
+  RuntimeQueries(std::function<nlohmann::json()> pods_on_loop, std::function<nlohmann::json()> restore_on_loop)
+      : pods_(std::move(pods_on_loop)), restore_(std::move(restore_on_loop)) {}
 
   void publish(std::shared_ptr<const PublishedState> s);
   std::shared_ptr<const PublishedState> state() const;
@@ -72,10 +63,11 @@ class RuntimeQueries final : public AgentQueries {
   nlohmann::json restore() override;
   bool ready() const override;
 
-  static constexpr size_t kMaxPerPod = 200;
+  // Enough for a pod's recent story (a burst raise and its decay is 2-6 rows); 500 pods × 64 rows stay a few MB.
+  static constexpr size_t kMaxPerPod = 64;
 
  private:
-  std::function<nlohmann::json()> restore_;
+  std::function<nlohmann::json()> pods_, restore_;
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedState> state_ = std::make_shared<PublishedState>();
   std::shared_ptr<const std::set<std::string>> known_ = std::make_shared<std::set<std::string>>();

@@ -119,7 +119,7 @@ void run(size_t pods, int ticks, bool metrics) {
     snap.pods.push_back(std::move(ps));
   }
 
-  prometheus::Registry reg;
+  slo::agent::MetricsRegistry reg;
   agent::cpu_burst::CpuBurstController ctl;
   ctl.probe(host);
   agent::ControllerContext ctx{host, reg};

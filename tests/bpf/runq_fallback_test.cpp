@@ -174,7 +174,7 @@ TEST_CASE("controller in schedstat mode: probe names the fallback, p99 on the bl
   CHECK(cap.reason.find("schedstat fallback") != std::string::npos);
   CHECK(c.source_name() == "schedstat");
   CHECK(c.throttle_epoll_fd() == -1);
-  prometheus::Registry reg;
+  slo::agent::MetricsRegistry reg;
   slo::agent::ControllerContext ctx{host, reg};
   c.init(ctx);
   CHECK_FALSE(c.configure(nlohmann::json::object()));

@@ -63,7 +63,7 @@ struct Fixture {
   TempDir tmp;
   HostInfo host;
   std::map<std::string, std::vector<int>> threads;
-  prometheus::Registry reg;
+  slo::agent::MetricsRegistry reg;
 
   explicit Fixture(const std::string& tree) {
     host.resctrl_root = copy_tree(tmp, tree);

@@ -13,31 +13,28 @@ bool SeriesKey::operator<(const SeriesKey& o) const {
   return std::tie(namespace_, pod, container, qos) < std::tie(o.namespace_, o.pod, o.container, o.qos);
 }
 
-BurstMetrics::BurstMetrics(prometheus::Registry& r)
-    : quota_(prometheus::BuildGauge()
-                 .Name("sloagent_cpu_burst_quota_cores")
-                 .Help("CFS quota held by the CPU burst controller, in CPUs (quota / period)")
-                 .Register(r)),
-      original_(prometheus::BuildGauge()
-                    .Name("sloagent_cpu_burst_original_quota_cores")
-                    .Help("CFS quota before the agent changed it, in CPUs (quota / period)")
-                    .Register(r)),
-      burst_(prometheus::BuildGauge()
-                 .Name("sloagent_cpu_burst_burst_seconds")
-                 .Help("Kernel CFS burst (cpu.cfs_burst_us / cpu.max.burst) held, in seconds per period")
-                 .Register(r)),
-      throttled_(prometheus::BuildGauge()
-                     .Name("sloagent_cpu_burst_throttled_ratio")
-                     .Help("Throttled CFS periods / elapsed periods over the last tick")
-                     .Register(r)),
-      raises_(prometheus::BuildCounter()
-                  .Name("sloagent_cpu_burst_quota_raises_total")
-                  .Help("Times the controller raised a container's quota because it was throttled")
-                  .Register(r)),
+namespace {
+enum Column : size_t { kQuota, kOriginal, kBurst, kThrottled, kRaises };
+}  // namespace
+
+BurstMetrics::BurstMetrics(MetricsRegistry& r)
+    : cgroups_(std::make_shared<MetricTable>(
+          std::vector<std::string>{"container", "namespace", "pod", "qos"},
+          std::vector<MetricTable::Column>{
+              {"sloagent_cpu_burst_quota_cores", "CFS quota held by the CPU burst controller, in CPUs (quota / period)"},
+              {"sloagent_cpu_burst_original_quota_cores",
+               "CFS quota before the agent changed it, in CPUs (quota / period)"},
+              {"sloagent_cpu_burst_burst_seconds",
+               "Kernel CFS burst (cpu.cfs_burst_us / cpu.max.burst) held, in seconds per period"},
+              {"sloagent_cpu_burst_throttled_ratio", "Throttled CFS periods / elapsed periods over the last tick"},
+              {"sloagent_cpu_burst_quota_raises_total",
+               "Times the controller raised a container's quota because it was throttled", MetricTable::Kind::counter},
+          })),
       guard_(prometheus::BuildGauge()
                  .Name("sloagent_cpu_burst_node_guard_state")
                  .Help("Node guard state: 1 for the current state (unknown, idle, cooling, overload), 0 otherwise")
                  .Register(r)) {
+  r.attach(cgroups_);
   share_pool_ = &prometheus::BuildGauge()
                      .Name("sloagent_cpu_burst_share_pool_usage_ratio")
                      .Help("Share-pool CPU usage / share-pool CPUs, as seen by the node guard")
@@ -58,40 +55,26 @@ BurstMetrics::BurstMetrics(prometheus::Registry& r)
   set_guard(GuardState::unknown, std::nullopt);
 }
 
-static std::map<std::string, std::string> labels_of(const SeriesKey& k) {
-  return {{"namespace", k.namespace_}, {"pod", k.pod}, {"container", k.container}, {"qos", k.qos}};
-}
-
 BurstMetrics::Series& BurstMetrics::series(const SeriesKey& k) {
   auto [it, fresh] = series_.try_emplace(k);
-  if (fresh) it->second.key = &it->first;
+  if (fresh) it->second.row = &cgroups_->row({k.container, k.namespace_, k.pod, k.qos});
   return it->second;
 }
 
 void BurstMetrics::set_quota(Series& s, double q, double orig) {
-  if (!s.quota) {
-    auto labels = labels_of(*s.key);
-    s.quota = &quota_.Add(labels);
-    s.original = &original_.Add(labels);
-  }
-  if (q != s.last_quota) s.quota->Set(s.last_quota = q);
-  if (orig != s.last_original) s.original->Set(s.last_original = orig);
+  if (q != s.last_quota) cgroups_->set(*s.row, kQuota, s.last_quota = q);
+  if (orig != s.last_original) cgroups_->set(*s.row, kOriginal, s.last_original = orig);
 }
 
 void BurstMetrics::set_burst(Series& s, double b) {
-  if (!s.burst) s.burst = &burst_.Add(labels_of(*s.key));
-  if (b != s.last_burst) s.burst->Set(s.last_burst = b);
+  if (b != s.last_burst) cgroups_->set(*s.row, kBurst, s.last_burst = b);
 }
 
 void BurstMetrics::set_throttled_ratio(Series& s, double r) {
-  if (!s.throttled) s.throttled = &throttled_.Add(labels_of(*s.key));
-  if (r != s.last_throttled) s.throttled->Set(s.last_throttled = r);
+  if (r != s.last_throttled) cgroups_->set(*s.row, kThrottled, s.last_throttled = r);
 }
 
-void BurstMetrics::count_raise(Series& s) {
-  if (!s.raises) s.raises = &raises_.Add(labels_of(*s.key));
-  s.raises->Increment();
-}
+void BurstMetrics::count_raise(Series& s) { cgroups_->add(*s.row, kRaises, 1); }
 
 void BurstMetrics::count_clamp() { clamped_->Increment(); }
 void BurstMetrics::count_annotation_error() { annotation_errors_->Increment(); }
@@ -107,12 +90,7 @@ void BurstMetrics::remove_pod(const std::string& ns, const std::string& pod) {
       ++it;
       continue;
     }
-    auto& s = it->second;
-    if (s.quota) quota_.Remove(s.quota);
-    if (s.original) original_.Remove(s.original);
-    if (s.burst) burst_.Remove(s.burst);
-    if (s.throttled) throttled_.Remove(s.throttled);
-    if (s.raises) raises_.Remove(s.raises);
+    cgroups_->remove(*it->second.row);
     it = series_.erase(it);
   }
 }

@@ -1,11 +1,14 @@
 // Prometheus series of the CPU burst controller (docs/metrics-cpu-burst.md). Per-cgroup series carry namespace,
-// pod, container ("" for the pod-level cgroup) and qos, and are removed when the pod stops being managed.
+// pod, container ("" for the pod-level cgroup) and qos, are rows of one MetricTable, and are removed when the pod
+// stops being managed.
 #pragma once
 
 #include <map>
 #include <string>
 
 #include "agent/decide/cpu_burst/node_guard.h"
+#include "agent/runtime/metric_table.h"
+#include "agent/runtime/metrics_registry.h"
 
 namespace prometheus {
 class Registry;
@@ -24,21 +27,17 @@ struct SeriesKey {
 
 class BurstMetrics {
  public:
-  // The series of one cgroup. Its address is stable until remove_pod() of its pod: the controller keeps the pointer
-  // per cgroup so that a tick updates gauges without building label keys. Gauges are added on first use.
+  // The series of one cgroup (a row of the per-cgroup table). Its address is stable until remove_pod() of its pod:
+  // the controller keeps the pointer per cgroup so that a tick updates values without building label keys. A column
+  // is exported for the cgroup from its first value on.
   struct Series {
-    const SeriesKey* key = nullptr;  // the map node's key (labels for lazily added gauges)
-    prometheus::Gauge* quota = nullptr;
-    prometheus::Gauge* original = nullptr;
-    prometheus::Gauge* burst = nullptr;
-    prometheus::Gauge* throttled = nullptr;
-    prometheus::Counter* raises = nullptr;
+    MetricTable::Row* row = nullptr;
     // Last values set: a gauge is written only when its value changes (the controller states every value every
     // 100 ms; the writes to gauges spread over the heap were a few percent of the daemon's CPU).
     double last_quota = -1, last_original = -1, last_burst = -1, last_throttled = -1;
   };
 
-  explicit BurstMetrics(prometheus::Registry& registry);
+  explicit BurstMetrics(MetricsRegistry& registry);
 
   // Finds or creates the series entry (no gauge yet).
   Series& series(const SeriesKey& k);
@@ -59,11 +58,7 @@ class BurstMetrics {
 
  private:
 
-  prometheus::Family<prometheus::Gauge>& quota_;
-  prometheus::Family<prometheus::Gauge>& original_;
-  prometheus::Family<prometheus::Gauge>& burst_;
-  prometheus::Family<prometheus::Gauge>& throttled_;
-  prometheus::Family<prometheus::Counter>& raises_;
+  std::shared_ptr<MetricTable> cgroups_;  // columns: quota, original, burst, throttled, raises
   prometheus::Family<prometheus::Gauge>& guard_;
   prometheus::Gauge* share_pool_ = nullptr;
   prometheus::Counter* clamped_ = nullptr;

@@ -127,7 +127,7 @@ void RunqLatencyController::drain_throttles() {
     if (it == per_id.end()) continue;
     t.throttle_events += it->second;
     t.throttled_this_interval = true;
-    if (metrics_) series_of(t).throttles->Increment(static_cast<double>(it->second));
+    if (metrics_) metrics_->count_throttle_events(series_of(t), it->second);
   }
 }
 
@@ -230,7 +230,7 @@ void RunqLatencyController::decide(const Snapshot& snap, Blackboard& board, Inte
       if (metrics_) {
         RunqMetrics::Series& series = series_of(t);
         metrics_->observe(series, *h);
-        series.p99->Set(*t.p99);
+        metrics_->set_p99(series, *t.p99);
       }
     }
     if (t.throttled_this_interval) board.hot_cgroups.insert(t.cgroup);

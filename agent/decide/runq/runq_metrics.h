@@ -1,5 +1,5 @@
 // Prometheus series of the run-queue latency controller (docs/metrics-bpf.md). Per-pod series carry namespace, pod
-// and qos and are removed when the pod leaves.
+// and qos, are rows of one MetricTable, and are removed when the pod leaves.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/runtime/metric_table.h"
+#include "agent/runtime/metrics_registry.h"
 #include "bpf/runq_histogram.h"
 
 namespace prometheus {
@@ -27,18 +29,19 @@ struct PodLabels {
 
 class RunqMetrics {
  public:
-  // A pod's series; the controller keeps the pointer (valid until remove_pod) so a tick does no label lookups.
+  // A pod's series (a row of the per-pod table); the controller keeps the pointer (valid until remove_pod) so a
+  // tick does no label lookups.
   struct Series {
-    prometheus::Histogram* latency = nullptr;
-    prometheus::Gauge* p99 = nullptr;
-    prometheus::Counter* throttles = nullptr;
+    MetricTable::Row* row = nullptr;
   };
 
-  explicit RunqMetrics(prometheus::Registry& registry);
+  explicit RunqMetrics(MetricsRegistry& registry);
 
   // The pod's series, created on first use.
   Series& series(const PodLabels& k);
   void observe(Series& s, const bpf::RunqHistogram& interval);
+  void set_p99(Series& s, double seconds);
+  void count_throttle_events(Series& s, uint64_t n);
 
   // Histogram bucket bounds in seconds (the BPF log2 µs buckets: 2 µs … 2^26 µs, then +Inf).
   static std::vector<double> bucket_bounds();
@@ -55,15 +58,12 @@ class RunqMetrics {
 
  private:
 
-  prometheus::Family<prometheus::Histogram>& latency_;
-  prometheus::Family<prometheus::Gauge>& p99_;
-  prometheus::Family<prometheus::Counter>& throttles_;
+  std::shared_ptr<MetricTable> pods_;  // columns: latency histogram, p99, throttle events
   prometheus::Family<prometheus::Gauge>& source_;
   prometheus::Family<prometheus::Counter>& lost_;
   prometheus::Gauge* source_series_ = nullptr;
   std::map<std::string, std::pair<prometheus::Counter*, uint64_t>> lost_series_;
   std::map<PodLabels, Series> series_;
-  std::vector<double> increments_;  // observe()'s scratch
 };
 
 }  // namespace slo::agent::runq

@@ -49,7 +49,7 @@ agent::PodState pod(const std::string& name, model::QosClass q, uint64_t usage_n
 
 struct Fixture {
   agent::HostInfo host;
-  prometheus::Registry registry;
+  slo::agent::MetricsRegistry registry;
   agent::RecordingClusterActions cluster;
   Fixture() { host.layout = cg::KubeletLayout{cg::Driver::cgroupfs, "kubepods"}; }
   agent::Snapshot snap(Clock::time_point now, std::vector<agent::PodState> pods, double cores = 16) {

@@ -30,7 +30,7 @@ struct Rig {
     auto err = ctl.configure(strategy(std::move(fields)));
     REQUIRE_FALSE(err);
   }
-  prometheus::Registry reg;
+  slo::agent::MetricsRegistry reg;
   World world;
   CpuBurstController ctl;
 

@@ -84,7 +84,7 @@ TEST_CASE("controller pins LSE/LSR pods, pools the rest, unsets quota and fills 
   Host h(tmp.path());
   cpuset::CpusetController c;
   REQUIRE(c.probe(h.info).supported);
-  prometheus::Registry reg;
+  slo::agent::MetricsRegistry reg;
   agent::ControllerContext ctx{h.info, reg};
   c.init(ctx);
   REQUIRE_FALSE(c.configure(nlohmann::json::object()));
