@@ -22,12 +22,15 @@ void DecayingHistogram::add(double value, double now_s, double weight) {
   double scaled = weight * std::exp2((now_s - reference_time_) / half_life_s_);
   if (scaled > 1e12) {  // renormalise: move the reference to now
     double f = std::exp2(-(now_s - reference_time_) / half_life_s_);
-    for (auto& x : w_) x *= f;
+    for (auto& x : w_) x.second *= f;
     total_ *= f;
     reference_time_ = now_s;
     scaled = weight;
   }
-  w_[bucket_of(value)] += scaled;
+  const auto b = static_cast<uint16_t>(bucket_of(value));
+  auto it = std::lower_bound(w_.begin(), w_.end(), b, [](const auto& e, uint16_t k) { return e.first < k; });
+  if (it == w_.end() || it->first != b) it = w_.insert(it, {b, 0.0});
+  it->second += scaled;
   total_ += scaled;
 }
 
@@ -35,9 +38,9 @@ double DecayingHistogram::percentile(double q) const {
   if (total_ <= 0) return 0;
   double target = std::clamp(q, 0.0, 1.0) * total_;
   double acc = 0;
-  for (size_t b = 0; b < kBuckets; ++b) {
-    acc += w_[b];
-    if (acc >= target && w_[b] > 0) return upper_bound(b);
+  for (const auto& [b, w] : w_) {
+    acc += w;
+    if (acc >= target && w > 0) return upper_bound(b);
   }
   return upper_bound(kBuckets - 1);
 }

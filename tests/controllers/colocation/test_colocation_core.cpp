@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "agent/decide/colocation/be_budget.h"
 #include "agent/decide/colocation/decaying_histogram.h"
@@ -95,6 +98,39 @@ TEST_CASE("decaying histogram: percentiles and decay toward recent samples", "[u
   for (int i = 0; i < 10; ++i) h.add(2.0, 3600.0 * 24 * 365 * (i + 1));
   CHECK(std::isfinite(h.percentile(0.5)));
   CHECK(h.percentile(0.5) == Approx(2.0).epsilon(0.12));
+}
+
+TEST_CASE("decaying histogram: sparse buckets answer like the exact weighted percentile", "[unit][colocation]") {
+  // Samples in random order of value over a wide range (incl. 0 and the open top bucket), with decay: the answer must
+  // be the bucket bound of the exact weighted percentile, computed here from the raw samples.
+  DecayingHistogram h(0.01, 1.1, std::chrono::seconds(600));
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> val(0, 3000), weight(0.5, 2);
+  std::vector<std::pair<double, double>> samples;  // value, weight at t = 0 scale
+  for (int i = 0; i < 400; ++i) {
+    double v = i % 50 == 0 ? 0.0 : val(rng), w = weight(rng), t = i * 5.0;
+    h.add(v, t, w);
+    samples.emplace_back(v, w * std::exp2(t / 600.0));
+  }
+  auto bound_of = [](double v) {
+    if (v <= 0.01) return 0.01;
+    double b = std::ceil(std::log(v / 0.01) / std::log(1.1));
+    return 0.01 * std::pow(1.1, std::min(b, 127.0));
+  };
+  std::sort(samples.begin(), samples.end());
+  double total = 0;
+  for (const auto& s : samples) total += s.second;
+  for (double q : {0.05, 0.5, 0.9, 0.99, 1.0}) {
+    double acc = 0, want = 0;
+    for (const auto& s : samples) {
+      acc += s.second;
+      if (acc >= q * total * (1 - 1e-12)) {
+        want = bound_of(s.first);
+        break;
+      }
+    }
+    CHECK(h.percentile(q) == Approx(want).epsilon(1e-9));
+  }
 }
 
 TEST_CASE("reclaim estimator: formula, policies, cold start, degrade, bounded memory", "[unit][colocation]") {
