@@ -641,6 +641,14 @@ void Agent::tick(bool all_due, bool force_slow) {
 
   Blackboard board;
   for (auto& c : ctls_) {
+    if (!c.enabled) continue;
+    try {
+      c.impl->on_tick(snap_, board);
+    } catch (const std::exception& e) {
+      log::once(log::Level::error, kLog, "throw-on-tick:" + c.name, "controller " + c.name + " threw: " + e.what());
+    }
+  }
+  for (auto& c : ctls_) {
     if (!c.enabled || (!all_due && now < c.next_due)) continue;
     CollectingSink sink(c.name, executor_->last_sequence(c.name));
     std::swap(board.hot_cgroups, c.hot);

@@ -84,6 +84,14 @@ struct Blackboard {
   std::set<std::string> pinned_cgroups;
   // BPF → colocation: per-pod run-queue latency p99 over the last interval, seconds (key = pod key ns/name).
   std::map<std::string, double> runq_p99_seconds;
+  // RunqLatency → CPU burst, filled in on_tick() before any controller decides.
+  struct ThrottleEvents {
+    // Pod cgroups whose CFS throttles the event source reports (nullptr: no source). Only for these does "no
+    // event" mean "not throttled".
+    const std::set<std::string, std::less<>>* watched = nullptr;
+    std::set<std::string, std::less<>> pod_cgroups;  // with a throttle event since the previous tick
+    bool watches(std::string_view pod_cgroup) const { return watched && watched->count(pod_cgroup) > 0; }
+  } throttle_events;
   // Any controller → observer: cgroups whose cpu.stat is read in each fast tick where this controller is due. The
   // runtime swaps in the deciding controller's own list (cleared), so a controller sees only its own marks.
   HotCgroups hot_cgroups;
@@ -112,6 +120,9 @@ class Controller {
   // previous policy. Must not have side effects beyond this object.
   virtual std::optional<std::string> configure(const nlohmann::json& policy) = 0;
   virtual std::chrono::milliseconds period() const = 0;
+  // Called on every tick before any controller decides, due or not: cheap intake of events (no file reads) that the
+  // controllers deciding in this tick find on the board.
+  virtual void on_tick(const Snapshot& /*snap*/, Blackboard& /*board*/) {}
   virtual void decide(const Snapshot& snap, Blackboard& board, IntentSink& out) = 0;
   // For sloctl: the controller's view (state machine, budgets) and its decisions about one pod.
   virtual nlohmann::json status() const { return nlohmann::json::object(); }

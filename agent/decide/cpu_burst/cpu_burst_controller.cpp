@@ -348,6 +348,16 @@ CpuBurstController::PodMemory& CpuBurstController::memory_for(const PodState& ps
   return it->second;
 }
 
+namespace {
+
+// The scaler's pressure test: usage near the quota over the window (throttling is likely in the next periods).
+bool at_pressure(const CpuWindow& w, int64_t quota_us, int64_t period_us) {
+  return w.usage_cores && period_us > 0 &&
+         *w.usage_cores >= QuotaScaler::kPressureFraction * double(quota_us) / double(period_us);
+}
+
+}  // namespace
+
 void CpuBurstController::decide(const Snapshot& snap, Blackboard& board, IntentSink& out) {
   ++ticks_;
   if (!kernel_burst_known_ && snap.host) kernel_burst_ = snap.host->kernel_burst;
@@ -457,12 +467,19 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
   if (pol.quota_scaling()) {
     // Only the containers' cpu.stat is read every tick: the scaler works per container, and the pod-level cgroup's
     // stats are not used for an LS pod (the node guard reads pinned and BE pods' usage, at the slow-tick rate).
+    //
+    // Which containers are read every tick (hot): all of them without a throttle event source. With one (the BPF
+    // probe watches this pod), a container whose quota is at its original and whose last window showed neither
+    // throttling nor pressure cannot need a raise before the kernel throttles it, and the throttle is an event: it
+    // is read at the slow tick only, and every tick again from its pod's next event on.
+    const auto& events = board.throttle_events;
+    const bool event_gated = events.watches(ps.cgroup.str());
+    const bool pod_throttled = event_gated && events.pod_cgroups.count(ps.cgroup.str()) > 0;
     int64_t delta_sum = 0, max_child = 0;
     auto& pod_reason = pod_reason_;
     pod_reason.clear();
     for (auto& m : managed) {
       const auto& cs = *m.cs;
-      board.hot_cgroups.insert(cs.cgroup);
       auto& st = m.slot->state ? *m.slot->state : m.slot->state.emplace();
       std::optional<CpuSample> sample;
       if (cs.stats.cpu_stat) {
@@ -483,6 +500,10 @@ void CpuBurstController::decide_pod(const Snapshot& snap, const PodState& ps, Bl
       lim.headroom = double(pol.demand_headroom_percent) / 100.0;
       auto step = st.scaler.update(st.window, lim, guard_.state(), snap.now);
       m.quota_us = step.quota_us;
+      if (pod_throttled || (st.window && (st.window->throttled() || at_pressure(*st.window, m.quota_us, m.period_us))))
+        st.hot_until = snap.now + kHotAfterEvent;
+      if (!event_gated || !st.last || m.quota_us > m.orig_us || snap.now < st.hot_until)
+        board.hot_cgroups.insert(cs.cgroup);
       delta_sum += (m.quota_us - m.orig_us) * pod_period / m.period_us;
       max_child = std::max(max_child, m.quota_us * pod_period / m.period_us);
       if (m.quota_us > m.orig_us) {

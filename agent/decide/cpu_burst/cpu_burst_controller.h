@@ -28,6 +28,9 @@ class CpuBurstController : public Controller {
  public:
   // Decision records kept per pod for explain() (oldest dropped first).
   static constexpr size_t kDecisionsPerPod = 64;
+  // With a throttle event source, an unraised container is read every tick for this long after its pod's last
+  // throttle event or its last window at pressure; otherwise at the slow tick only (docs/cpu-burst.md, hot reads).
+  static constexpr std::chrono::milliseconds kHotAfterEvent{1000};
 
   std::string_view name() const override { return "CpuBurst"; }
   Capability probe(const HostInfo& host) override;
@@ -48,6 +51,7 @@ class CpuBurstController : public Controller {
     QuotaScaler scaler;
     std::optional<CpuSample> last;
     std::optional<CpuWindow> window;  // last tick's
+    std::chrono::steady_clock::time_point hot_until{};  // read every tick until then (throttled, or at pressure)
   };
   // One cgroup of a pod (the pod's own or a container's) and what is cached for it.
   struct CgroupSlot {

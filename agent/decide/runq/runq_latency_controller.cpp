@@ -117,6 +117,14 @@ RunqMetrics::Series& RunqLatencyController::series_of(PodTrack& t) {
 
 int RunqLatencyController::throttle_epoll_fd() const { return probe_ ? probe_->throttle_epoll_fd() : -1; }
 
+void RunqLatencyController::on_tick(const Snapshot& /*snap*/, Blackboard& board) {
+  if (!probe_) return;
+  drain_throttles();
+  board.throttle_events.watched = &watched_;
+  board.throttle_events.pod_cgroups.swap(throttled_pending_);
+  throttled_pending_.clear();
+}
+
 void RunqLatencyController::drain_throttles() {
   if (!probe_) return;
   std::map<uint64_t, uint64_t> per_id;
@@ -127,6 +135,7 @@ void RunqLatencyController::drain_throttles() {
     if (it == per_id.end()) continue;
     t.throttle_events += it->second;
     t.throttled_this_interval = true;
+    throttled_pending_.insert(t.cgroup.str());
     if (metrics_) metrics_->count_throttle_events(series_of(t), it->second);
   }
 }
@@ -236,6 +245,9 @@ void RunqLatencyController::decide(const Snapshot& snap, Blackboard& board, Inte
     if (t.throttled_this_interval) board.hot_cgroups.insert(t.cgroup);
     t.throttled_this_interval = false;
   }
+  watched_.clear();
+  for (const auto& [key, t] : pods_)
+    if (t.cgroup_id) watched_.insert(t.cgroup.str());
   if (probe_ && metrics_) {
     auto c = probe_->counters();
     metrics_->set_lost("inflight_full", c.inflight_full);

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ class RunqLatencyController : public Controller {
   void init(ControllerContext& ctx) override;
   std::optional<std::string> configure(const nlohmann::json& policy) override;
   std::chrono::milliseconds period() const override { return options_.period; }
+  // Drains the BPF throttle ring every tick (a memory read when it is empty) into Blackboard::throttle_events.
+  void on_tick(const Snapshot& snap, Blackboard& board) override;
   void decide(const Snapshot& snap, Blackboard& board, IntentSink& out) override;
   nlohmann::json status() const override;
   nlohmann::json explain(const std::string& pod_key) const override;
@@ -89,6 +92,9 @@ class RunqLatencyController : public Controller {
   std::unique_ptr<SchedstatSampler> sampler_;
   std::unique_ptr<RunqMetrics> metrics_;
   std::map<std::string, PodTrack> pods_;  // pod key → state
+  // Pod cgroups tracked by the probe (rebuilt after each decide) and those with throttle events not yet handed to
+  // the board (drained in decide() as well as in on_tick()).
+  std::set<std::string, std::less<>> watched_, throttled_pending_;
   uint64_t generation_ = 0;               // decide() calls
   std::string key_;                       // scratch for a pod's key
   // Snapshot index → its entry of pods_ at the last decide (entries written each decide point to pods seen in it,

@@ -1,4 +1,6 @@
 // Unit tests of the CPU burst controller on hand-built snapshots (no kernel access).
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include <prometheus/registry.h>
@@ -267,6 +269,68 @@ TEST_CASE("cfsQuotaBurstOnly: throttled container raised to its demand in one st
   r2.world.advance({{{q, 0}, Load{1.0, 0.5, true}}});
   s = r2.world.decide(r2.ctl);
   CHECK(value(s, r2.world.container_cgroup(q, 0), cg::Knob::cpu_quota) == 180000);  // 1.5 × 1.2
+}
+
+TEST_CASE("with a throttle event source, quiet containers are read at the slow tick until their pod's next event",
+          "[cpu_burst]") {
+  Rig r(J{{"policy", "cfsQuotaBurstOnly"}});
+  auto p = r.world.add_pod("web", Q::LS, {600, 400});
+  auto other = r.world.add_pod("api", Q::LS, {500});  // not watched by the source: read every tick as before
+  const auto c0 = r.world.container_cgroup(p, 0), c1 = r.world.container_cgroup(p, 1);
+  const auto o0 = r.world.container_cgroup(other, 0);
+  std::set<std::string, std::less<>> watched{r.world.pod_cgroup(p)};
+  auto& events = r.world.board.throttle_events;
+  events.watched = &watched;
+  auto hot = [&](const std::string& cg) { return r.world.board.hot_cgroups.count(cg) > 0; };
+
+  r.world.advance({});
+  r.world.decide(r.ctl);
+  CHECK_FALSE(hot(c0));
+  CHECK_FALSE(hot(c1));
+  CHECK(hot(o0));
+
+  // A throttle event of the pod: both its containers are read every tick for kHotAfterEvent.
+  events.pod_cgroups = {r.world.pod_cgroup(p)};
+  r.world.advance({});
+  r.world.decide(r.ctl);
+  events.pod_cgroups.clear();
+  CHECK(hot(c0));
+  CHECK(hot(c1));
+  const int hold_ticks = int(CpuBurstController::kHotAfterEvent / World::kTick);
+  for (int i = 1; i < hold_ticks; ++i) {
+    r.world.advance({});
+    r.world.decide(r.ctl);
+  }
+  CHECK(hot(c0));
+  r.world.advance({});
+  r.world.decide(r.ctl);
+  CHECK_FALSE(hot(c0));
+  CHECK_FALSE(hot(c1));
+
+  // Throttled in a window (seen at a slow-tick read) with no event: raised, and read every tick while raised.
+  r.world.advance({{{p, 0}, kThrottled}});
+  auto s = r.world.decide(r.ctl);
+  CHECK(value(s, c0, cg::Knob::cpu_quota) > 60000);
+  CHECK(hot(c0));
+  CHECK_FALSE(hot(c1));
+  for (int i = 0; i < 2 * hold_ticks; ++i) {
+    r.world.advance({{{p, 0}, Load{1.0, 0, false}}});  // keeps using the raised quota
+    r.world.decide(r.ctl);
+  }
+  CHECK(hot(c0));
+
+  // Usage at 90 % of the quota (pressure, throttling likely next): read every tick.
+  r.world.advance({{{p, 1}, Load{0.38, 0, false}}});
+  r.world.decide(r.ctl);
+  CHECK(hot(c1));
+
+  // The source stops (probe gone): every container is read every tick again.
+  events.watched = nullptr;
+  r.world.advance({});
+  r.world.decide(r.ctl);
+  CHECK(hot(c0));
+  CHECK(hot(c1));
+  CHECK(hot(o0));
 }
 
 TEST_CASE("fresh throttling whose demand is not yet accounted goes halfway to the cap", "[cpu_burst]") {
