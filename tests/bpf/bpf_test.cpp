@@ -249,6 +249,24 @@ slo::agent::PodState test_pod(const std::string& name, const std::string& cgroup
   return ps;
 }
 
+// A run-queue controller on the test cgroups with its BPF source probed and its metrics initialised.
+struct BpfRunq {
+  slo::agent::HostInfo host;
+  slo::agent::MetricsRegistry reg;
+  slo::agent::runq::RunqLatencyController c;
+  explicit BpfRunq(const CpuTestCgroups& cg) {
+    host.cgroup_root = cg.root();
+    host.proc_root = "/proc";
+    host.mode = cg.mode();
+    auto cap = c.probe(host);
+    INFO(cap.reason);
+    REQUIRE(cap.supported);
+    REQUIRE(c.source() == slo::agent::runq::RunqLatencyController::Source::bpf);
+    slo::agent::ControllerContext ctx{host, reg};
+    c.init(ctx);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod marked hot, metrics per pod") {
@@ -260,22 +278,13 @@ TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod mar
   cg.make("hog");
   cg.set_cpu_quota("capped", 2000);  // 2 ms per 100 ms: throttled every period even on a busy CPU
 
-  slo::agent::HostInfo host;
-  host.cgroup_root = cg.root();
-  host.proc_root = "/proc";
-  host.mode = cg.mode();
-  slo::agent::runq::RunqLatencyController c;
-  auto cap = c.probe(host);
-  INFO(cap.reason);
-  REQUIRE(cap.supported);
+  BpfRunq r(cg);
+  auto& c = r.c;
   CHECK(c.source_name() == "bpf_tp_btf");
   CHECK(c.throttle_epoll_fd() >= 0);
-  slo::agent::MetricsRegistry reg;
-  slo::agent::ControllerContext ctx{host, reg};
-  c.init(ctx);
 
   slo::agent::Snapshot snap;
-  snap.host = &host;
+  snap.host = &r.host;
   snap.pods.push_back(test_pod("busy", rel + "/busy"));
   snap.pods.push_back(test_pod("idle", rel + "/idle"));
   snap.pods.push_back(test_pod("capped", rel + "/capped"));
@@ -304,7 +313,7 @@ TEST_CASE("controller with BPF: per-pod p99 on the blackboard, throttled pod mar
   CHECK_FALSE(board.hot_cgroups.count(rel + "/busy"));
   CHECK(sink.calls == 0);
 
-  auto fams = reg.Collect();
+  auto fams = r.reg.Collect();
   std::set<std::string> pods_with_hist;
   for (const auto& f : fams)
     if (f.name == "sloagent_pod_runq_latency_seconds")
@@ -322,19 +331,10 @@ TEST_CASE("on_tick: a capped pod's throttle events reach the blackboard within a
   cg.make("free/ctr");
   cg.set_cpu_quota("capped", 2000);  // 2 ms per 100 ms period
 
-  slo::agent::HostInfo host;
-  host.cgroup_root = cg.root();
-  host.proc_root = "/proc";
-  host.mode = cg.mode();
-  slo::agent::runq::RunqLatencyController c;
-  auto cap = c.probe(host);
-  INFO(cap.reason);
-  REQUIRE(cap.supported);
-  slo::agent::MetricsRegistry reg;
-  slo::agent::ControllerContext ctx{host, reg};
-  c.init(ctx);
+  BpfRunq r(cg);
+  auto& c = r.c;
   slo::agent::Snapshot snap;
-  snap.host = &host;
+  snap.host = &r.host;
   snap.pods.push_back(test_pod("capped", rel + "/capped"));
   snap.pods.push_back(test_pod("free", rel + "/free"));
   NoWrites sink;
@@ -434,20 +434,10 @@ TEST_CASE("controller with BPF: a recreated pod cgroup is tracked anew once its 
   CpuTestCgroups cg;
   const std::string rel = cg.top_rel();
   const std::string dir = cg.make("pod");
-  slo::agent::HostInfo host;
-  host.cgroup_root = cg.root();
-  host.proc_root = "/proc";
-  host.mode = cg.mode();
-  slo::agent::runq::RunqLatencyController c;
-  auto cap = c.probe(host);
-  INFO(cap.reason);
-  REQUIRE(cap.supported);
-  REQUIRE(c.source() == slo::agent::runq::RunqLatencyController::Source::bpf);
-  slo::agent::MetricsRegistry reg;
-  slo::agent::ControllerContext ctx{host, reg};
-  c.init(ctx);
+  BpfRunq r(cg);
+  auto& c = r.c;
   slo::agent::Snapshot snap;
-  snap.host = &host;
+  snap.host = &r.host;
   snap.now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
   snap.pods.push_back(test_pod("pod", rel + "/pod"));
   NoWrites sink;
