@@ -26,7 +26,6 @@ MetricTable::Row& MetricTable::row(Labels values) {
   if (fresh) {
     it->second.labels_ = &it->first;
     it->second.values_.assign(width_, 0.0);
-    it->second.values_.shrink_to_fit();
   }
   return it->second;
 }
